@@ -1,0 +1,301 @@
+//! Batches: what the I/O thread hands to a consumer after draining a
+//! socket. One batch holds every datagram read in one burst, copied into a
+//! buffer of its own, and a flat index of the messages found in it, so a
+//! consumer crosses into its runtime once per burst, not once per message.
+
+use std::mem;
+
+use crate::ack::{self, ExtAck};
+use crate::message::{self, Header, NLMSG_DONE, NLMSG_ERROR};
+use crate::socket::Datagram;
+
+/// Number of `u32` fields in one record of `Batch::records`.
+pub const RECORD_LEN: usize = 11;
+
+/// The fields of a record, by position.
+pub mod field {
+    /// One of `kind::*`, with `kind::HAS_NSID` or-ed in.
+    pub const KIND: usize = 0;
+    /// Where the message (its header) starts in `Batch::data`.
+    pub const OFFSET: usize = 1;
+    /// Bytes of the message in `Batch::data`, header included.
+    pub const LENGTH: usize = 2;
+    /// The header's type in the low 16 bits, its flags in the high 16.
+    pub const TYPE_FLAGS: usize = 3;
+    /// The header's sequence number.
+    pub const SEQUENCE: usize = 4;
+    /// The header's port ID field.
+    pub const PID: usize = 5;
+    /// The sender's port ID, from the datagram's source address.
+    pub const PORT: usize = 6;
+    /// The multicast group of the datagram; 0 for unicast.
+    pub const GROUP: usize = 7;
+    /// A positive errno: an error or DONE message's, or the fault's.
+    pub const ERRNO: usize = 8;
+    /// 1 + the index of this message's entry in `Batch::ext_acks`; 0 when
+    /// it has none.
+    pub const EXT_ACK: usize = 9;
+    /// The peer namespace id (bits of an `i32`) when `HAS_NSID` is set.
+    pub const NSID: usize = 10;
+}
+
+/// What a record stands for.
+pub mod kind {
+    /// A netlink message.
+    pub const MESSAGE: u32 = 0;
+    /// A whole datagram, delivered unparsed (raw mode).
+    pub const DATAGRAM: u32 = 1;
+    /// The socket overran: the kernel dropped datagrams (`ENOBUFS`).
+    pub const OVERRUN: u32 = 2;
+    /// A datagram larger than the read buffer was cut and dropped; the
+    /// header fields are those of its first message where readable.
+    pub const TRUNCATED: u32 = 3;
+    /// Bytes that are no valid message; header fields where readable.
+    pub const MALFORMED: u32 = 4;
+    /// Flag: the record's `NSID` field is set.
+    pub const HAS_NSID: u32 = 0x100;
+}
+
+/// Datagrams read in one burst and the messages found in them.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// The datagrams, back to back.
+    pub data: Vec<u8>,
+    /// `RECORD_LEN` fields per record.
+    pub records: Vec<u32>,
+    /// The extended acknowledgements records point to.
+    pub ext_acks: Vec<ExtAck>,
+}
+
+impl Batch {
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.records.len() / RECORD_LEN
+    }
+
+    /// Whether the batch has no record.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// The record at `index`.
+    pub fn record(&self, index: usize) -> &[u32] {
+        &self.records[index * RECORD_LEN..(index + 1) * RECORD_LEN]
+    }
+
+    /// Memory the batch holds, for accounting.
+    pub fn bytes(&self) -> usize {
+        self.data.len() + self.records.len() * 4
+    }
+}
+
+/// Builds batches: the reader receives straight into `spare()`, then says
+/// what arrived. Only `take` allocates: the batch's own exact-size copy,
+/// so memory handed to a consumer is never written again.
+pub struct BatchBuilder {
+    buf: Vec<u8>,
+    used: usize,
+    records: Vec<u32>,
+    ext_acks: Vec<ExtAck>,
+    raw: bool,
+}
+
+impl BatchBuilder {
+    /// A builder reading into `capacity` bytes; `raw` keeps datagrams
+    /// whole instead of splitting them into messages.
+    pub fn new(capacity: usize, raw: bool) -> Self {
+        BatchBuilder {
+            buf: vec![0; capacity],
+            used: 0,
+            records: Vec::new(),
+            ext_acks: Vec::new(),
+            raw,
+        }
+    }
+
+    /// Switches between raw and parsed mode for the datagrams to come.
+    pub fn set_raw(&mut self, raw: bool) {
+        self.raw = raw;
+    }
+
+    /// The free part of the read buffer, where the next datagram goes.
+    pub fn spare(&mut self) -> &mut [u8] {
+        &mut self.buf[self.used..]
+    }
+
+    /// Bytes free in the read buffer.
+    pub fn spare_len(&self) -> usize {
+        self.buf.len() - self.used
+    }
+
+    /// Whether nothing was recorded since the last `take`.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Records the datagram `recv` just wrote at the start of `spare()`.
+    pub fn push_datagram(&mut self, datagram: &Datagram) {
+        let start = self.used;
+        let end = start + datagram.length.min(self.spare_len());
+        let meta = Meta::of(datagram);
+
+        if datagram.truncated {
+            let header = Header::parse(&self.buf[start..end]);
+            self.push(kind::TRUNCATED, &meta, start, 0, header, libc::EMSGSIZE);
+            return;
+        }
+        if self.raw {
+            self.push(kind::DATAGRAM, &meta, start, end - start, None, 0);
+            self.used = end;
+            return;
+        }
+
+        self.split(start, end, &meta);
+        self.used = end;
+    }
+
+    /// Records that the socket overran before the datagrams to come.
+    pub fn push_overrun(&mut self) {
+        let meta = Meta::default();
+        self.push(kind::OVERRUN, &meta, self.used, 0, None, libc::ENOBUFS);
+    }
+
+    /// Hands over everything recorded as a batch and starts afresh.
+    pub fn take(&mut self) -> Batch {
+        let data = self.buf[..self.used].to_vec();
+        self.used = 0;
+        Batch {
+            data,
+            records: mem::take(&mut self.records),
+            ext_acks: mem::take(&mut self.ext_acks),
+        }
+    }
+
+    fn split(&mut self, start: usize, end: usize, meta: &Meta) {
+        // `frames` borrows the buffer; records go to a field beside it.
+        let buf = mem::take(&mut self.buf);
+        for frame in message::frames(&buf[start..end]) {
+            let frame = match frame {
+                Ok(frame) => frame,
+                Err(fault) => {
+                    let at = start + fault_offset(&fault);
+                    let header = Header::parse(&buf[at..end]);
+                    self.push(
+                        kind::MALFORMED,
+                        meta,
+                        at,
+                        0,
+                        header,
+                        libc::EBADMSG,
+                    );
+                    break;
+                }
+            };
+
+            let offset = start + frame.offset;
+            let length = message::NLMSG_HDRLEN + frame.payload.len();
+            let header = Some(frame.header);
+            match frame.header.kind {
+                NLMSG_ERROR => {
+                    match ack::parse_error(&frame.header, frame.payload) {
+                        Ok(parsed) => {
+                            self.push_ack(meta, offset, length, header, parsed)
+                        }
+                        Err(_) => self.push(
+                            kind::MALFORMED,
+                            meta,
+                            offset,
+                            length,
+                            header,
+                            libc::EBADMSG,
+                        ),
+                    }
+                }
+                NLMSG_DONE => {
+                    let parsed = ack::parse_done(&frame.header, frame.payload);
+                    self.push_ack(meta, offset, length, header, parsed);
+                }
+                _ => self.push(kind::MESSAGE, meta, offset, length, header, 0),
+            }
+        }
+        self.buf = buf;
+    }
+
+    fn push_ack(
+        &mut self,
+        meta: &Meta,
+        offset: usize,
+        length: usize,
+        header: Option<Header>,
+        parsed: ack::Ack,
+    ) {
+        self.push(kind::MESSAGE, meta, offset, length, header, parsed.errno);
+        if !parsed.ext.is_empty() {
+            self.ext_acks.push(parsed.ext);
+            let last = self.records.len() - RECORD_LEN + field::EXT_ACK;
+            self.records[last] = self.ext_acks.len() as u32;
+        }
+    }
+
+    fn push(
+        &mut self,
+        kind: u32,
+        meta: &Meta,
+        offset: usize,
+        length: usize,
+        header: Option<Header>,
+        errno: i32,
+    ) {
+        let header = header.unwrap_or(Header {
+            length: 0,
+            kind: 0,
+            flags: 0,
+            sequence: 0,
+            pid: 0,
+        });
+        let nsid_flag = if meta.nsid.is_some() {
+            kind::HAS_NSID
+        } else {
+            0
+        };
+        self.records.extend_from_slice(&[
+            kind | nsid_flag,
+            offset as u32,
+            length as u32,
+            header.kind as u32 | (header.flags as u32) << 16,
+            header.sequence,
+            header.pid,
+            meta.port,
+            meta.group,
+            errno.unsigned_abs(),
+            0,
+            meta.nsid.unwrap_or(0) as u32,
+        ]);
+    }
+}
+
+/// What every record of one datagram shares.
+#[derive(Default)]
+struct Meta {
+    port: u32,
+    group: u32,
+    nsid: Option<i32>,
+}
+
+impl Meta {
+    fn of(datagram: &Datagram) -> Meta {
+        Meta {
+            port: datagram.port,
+            group: datagram.group,
+            nsid: datagram.nsid,
+        }
+    }
+}
+
+fn fault_offset(fault: &message::FrameError) -> usize {
+    match *fault {
+        message::FrameError::Trailing { offset, .. }
+        | message::FrameError::ShortLength { offset, .. }
+        | message::FrameError::PastEnd { offset, .. } => offset,
+    }
+}

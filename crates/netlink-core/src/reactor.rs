@@ -1,0 +1,379 @@
+//! The I/O thread: one per process, serving every open socket through
+//! epoll. It drains whatever is readable into a batch and hands the batch
+//! to the socket's sink in one call; it never blocks on a consumer.
+//!
+//! Memory stays bounded when a consumer falls behind: each registration
+//! counts the bytes handed over and not yet released, and above
+//! `PAUSE_BYTES` the thread stops reading that socket. The kernel's receive
+//! buffer then fills and the kernel reports the overrun (`ENOBUFS`), which
+//! reaches the consumer once reading resumes below `RESUME_BYTES`.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard};
+
+use crate::batch::{Batch, BatchBuilder};
+use crate::error::{Result, SysError};
+use crate::socket::NlSocket;
+
+/// Bytes one burst may read before its batch is handed over.
+pub const BATCH_BYTES: usize = 1 << 20;
+
+/// Free bytes a receive needs: the kernel sizes dump chunks to the reader's
+/// buffer (up to 32 KiB), and larger datagrams must not be truncated.
+pub const MIN_RECEIVE_SPACE: usize = 64 << 10;
+
+/// Unreleased bytes at which reading a socket pauses.
+pub const PAUSE_BYTES: usize = 32 << 20;
+
+/// Unreleased bytes at which a paused socket is read again.
+pub const RESUME_BYTES: usize = 8 << 20;
+
+const WAKE_TOKEN: u64 = 0;
+
+/// Where a registration's batches go.
+pub trait Sink: Send + Sync {
+    /// Takes a batch. Returns false when the consumer is gone for good
+    /// (its runtime shut down); the registration is then closed.
+    fn deliver(&self, batch: Batch) -> bool;
+}
+
+/// Counters of what a registration saw; all monotonic.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Datagrams dropped because a userspace port sent them.
+    pub dropped: AtomicU64,
+    /// Overruns the kernel reported (`ENOBUFS`).
+    pub overruns: AtomicU64,
+    /// Datagrams cut by a too-small buffer.
+    pub truncated: AtomicU64,
+    /// Batches handed over.
+    pub batches: AtomicU64,
+    /// Datagrams received.
+    pub datagrams: AtomicU64,
+    /// Times reading paused because the consumer fell behind.
+    pub pauses: AtomicU64,
+}
+
+/// What a registration reads, and how.
+pub struct Options {
+    /// Deliver datagrams from userspace ports, not only the kernel's.
+    pub accept_userspace: bool,
+    /// Deliver whole datagrams unparsed.
+    pub raw: bool,
+}
+
+struct Entry {
+    id: u64,
+    socket: RwLock<Option<NlSocket>>,
+    sink: Box<dyn Sink>,
+    options: Options,
+    stats: Stats,
+    unreleased: AtomicUsize,
+    paused: AtomicBool,
+}
+
+struct Reactor {
+    epoll: i32,
+    wake: i32,
+    entries: Mutex<HashMap<u64, Arc<Entry>>>,
+    next_id: AtomicU64,
+}
+
+/// A socket served by the I/O thread. Sends and option calls go straight
+/// to the socket from the caller's thread; receiving is the I/O thread's.
+/// Dropping it closes the socket.
+pub struct Registration {
+    entry: Arc<Entry>,
+    reactor: &'static Reactor,
+}
+
+/// Hands `socket` to the I/O thread, starting the thread on first use.
+/// Batches of what arrives go to `sink`, in arrival order.
+pub fn register(
+    socket: NlSocket,
+    options: Options,
+    sink: Box<dyn Sink>,
+) -> Result<Registration> {
+    let reactor = reactor()?;
+    let id = reactor.next_id.fetch_add(1, Ordering::Relaxed);
+    let fd = socket.fd();
+    let entry = Arc::new(Entry {
+        id,
+        socket: RwLock::new(Some(socket)),
+        sink,
+        options,
+        stats: Stats::default(),
+        unreleased: AtomicUsize::new(0),
+        paused: AtomicBool::new(false),
+    });
+
+    reactor.entries.lock().unwrap().insert(id, entry.clone());
+    if let Err(err) = epoll_ctl(reactor.epoll, libc::EPOLL_CTL_ADD, fd, id) {
+        reactor.entries.lock().unwrap().remove(&id);
+        return Err(err);
+    }
+    Ok(Registration { entry, reactor })
+}
+
+impl Registration {
+    /// The socket, for sending and options; `None` once closed. Holds off
+    /// `close` while the guard lives: keep it short.
+    pub fn socket(&self) -> RwLockReadGuard<'_, Option<NlSocket>> {
+        self.entry.socket.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Counters of what this registration saw.
+    pub fn stats(&self) -> &Stats {
+        &self.entry.stats
+    }
+
+    /// Whether the socket was closed.
+    pub fn is_closed(&self) -> bool {
+        self.socket().is_none()
+    }
+
+    /// Says the consumer is done with `bytes` of what it was handed (a
+    /// batch's `Batch::bytes`). Wakes the I/O thread when that lets a
+    /// paused socket be read again.
+    pub fn release(&self, bytes: usize) {
+        release(&self.entry, bytes, self.reactor);
+    }
+
+    /// A handle for `release` that can live apart from the registration
+    /// (in a consumer's callback) without keeping the socket open.
+    pub fn releaser(&self) -> Releaser {
+        Releaser {
+            entry: Arc::downgrade(&self.entry),
+            reactor: self.reactor,
+        }
+    }
+
+    /// Closes the socket: the I/O thread stops serving it and the
+    /// descriptor is closed before this returns. Idempotent.
+    pub fn close(&self) {
+        close(&self.entry, self.reactor);
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// Releases bytes of a registration's batches from a consumer's callback.
+#[derive(Clone)]
+pub struct Releaser {
+    entry: std::sync::Weak<Entry>,
+    reactor: &'static Reactor,
+}
+
+impl Releaser {
+    /// See `Registration::release`.
+    pub fn release(&self, bytes: usize) {
+        if let Some(entry) = self.entry.upgrade() {
+            release(&entry, bytes, self.reactor);
+        }
+    }
+}
+
+fn release(entry: &Entry, bytes: usize, reactor: &Reactor) {
+    let before = entry.unreleased.fetch_sub(bytes, Ordering::AcqRel);
+    let after = before.saturating_sub(bytes);
+    if entry.paused.load(Ordering::Acquire) && after <= RESUME_BYTES {
+        reactor.wake();
+    }
+}
+
+fn close(entry: &Entry, reactor: &Reactor) {
+    reactor.entries.lock().unwrap().remove(&entry.id);
+
+    // The thread may be reading this socket: the write lock waits for it.
+    let mut socket = entry.socket.write().unwrap_or_else(|e| e.into_inner());
+    if let Some(open) = socket.take() {
+        let _ = epoll_ctl(reactor.epoll, libc::EPOLL_CTL_DEL, open.fd(), 0);
+        drop(open);
+        reactor.wake();
+    }
+}
+
+fn reactor() -> Result<&'static Reactor> {
+    static REACTOR: OnceLock<std::result::Result<Reactor, SysError>> =
+        OnceLock::new();
+    let started = REACTOR.get_or_init(|| {
+        let created = Reactor::new()?;
+
+        // The thread waits in `reactor()` until this initialiser returns.
+        std::thread::Builder::new()
+            .name("netlink-io".into())
+            .spawn(|| run(reactor()))
+            .map_err(|e| {
+                SysError::from_io(&e, "spawn the netlink I/O thread")
+            })?;
+        Ok(created)
+    });
+    started.as_ref().map_err(Clone::clone)
+}
+
+fn run(reactor: Result<&'static Reactor>) {
+    let Ok(reactor) = reactor else { return };
+    let mut builder = BatchBuilder::new(BATCH_BYTES, false);
+    let mut events = [libc::epoll_event { events: 0, u64: 0 }; 64];
+
+    loop {
+        let n = unsafe {
+            libc::epoll_wait(reactor.epoll, events.as_mut_ptr(), 64, -1)
+        };
+        if n < 0 {
+            continue; // EINTR: a signal landed on this thread.
+        }
+
+        for event in &events[..n as usize] {
+            let token = event.u64;
+            if token == WAKE_TOKEN {
+                reactor.drain_wake();
+                reactor.resume_paused();
+                continue;
+            }
+            let entry = reactor.entries.lock().unwrap().get(&token).cloned();
+            if let Some(entry) = entry {
+                reactor.serve(&entry, &mut builder);
+            }
+        }
+    }
+}
+
+impl Reactor {
+    fn new() -> Result<Reactor> {
+        let epoll = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        if epoll < 0 {
+            return Err(SysError::last("epoll_create1"));
+        }
+        let flags = libc::EFD_CLOEXEC | libc::EFD_NONBLOCK;
+        let wake = unsafe { libc::eventfd(0, flags) };
+        if wake < 0 {
+            return Err(SysError::last("eventfd"));
+        }
+        epoll_ctl(epoll, libc::EPOLL_CTL_ADD, wake, WAKE_TOKEN)?;
+
+        Ok(Reactor {
+            epoll,
+            wake,
+            entries: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(WAKE_TOKEN + 1),
+        })
+    }
+
+    fn wake(&self) {
+        let one: u64 = 1;
+        unsafe { libc::write(self.wake, &one as *const u64 as *const _, 8) };
+    }
+
+    fn drain_wake(&self) {
+        let mut count: u64 = 0;
+        unsafe { libc::read(self.wake, &mut count as *mut u64 as *mut _, 8) };
+    }
+
+    fn resume_paused(&self) {
+        let entries: Vec<Arc<Entry>> =
+            self.entries.lock().unwrap().values().cloned().collect();
+        for entry in entries {
+            let below =
+                entry.unreleased.load(Ordering::Acquire) <= RESUME_BYTES;
+            if entry.paused.load(Ordering::Acquire) && below {
+                entry.paused.store(false, Ordering::Release);
+                self.arm(&entry, true);
+            }
+        }
+    }
+
+    fn arm(&self, entry: &Entry, readable: bool) {
+        let socket = entry.socket.read().unwrap_or_else(|e| e.into_inner());
+        if let Some(socket) = socket.as_ref() {
+            let events = if readable { libc::EPOLLIN as u32 } else { 0 };
+            let mut event = libc::epoll_event {
+                events,
+                u64: entry.id,
+            };
+            unsafe {
+                libc::epoll_ctl(
+                    self.epoll,
+                    libc::EPOLL_CTL_MOD,
+                    socket.fd(),
+                    &mut event,
+                )
+            };
+        }
+    }
+
+    /// Reads one burst from `entry`'s socket and hands it over.
+    fn serve(&self, entry: &Arc<Entry>, builder: &mut BatchBuilder) {
+        if entry.unreleased.load(Ordering::Acquire) >= PAUSE_BYTES {
+            entry.paused.store(true, Ordering::Release);
+            entry.stats.pauses.fetch_add(1, Ordering::Relaxed);
+            self.arm(entry, false);
+            // A release may have come in between: look again.
+            self.wake();
+            return;
+        }
+
+        builder.set_raw(entry.options.raw);
+        {
+            let socket = entry.socket.read().unwrap_or_else(|e| e.into_inner());
+            let Some(socket) = socket.as_ref() else {
+                return;
+            };
+            read_burst(socket, entry, builder);
+        }
+        if builder.is_empty() {
+            return;
+        }
+
+        let batch = builder.take();
+        entry.unreleased.fetch_add(batch.bytes(), Ordering::AcqRel);
+        entry.stats.batches.fetch_add(1, Ordering::Relaxed);
+        if !entry.sink.deliver(batch) {
+            close(entry, self);
+        }
+    }
+}
+
+fn read_burst(socket: &NlSocket, entry: &Entry, builder: &mut BatchBuilder) {
+    while builder.spare_len() >= MIN_RECEIVE_SPACE {
+        match socket.recv(builder.spare()) {
+            Ok(datagram) => {
+                entry.stats.datagrams.fetch_add(1, Ordering::Relaxed);
+                if datagram.port != 0 && !entry.options.accept_userspace {
+                    entry.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                if datagram.truncated {
+                    entry.stats.truncated.fetch_add(1, Ordering::Relaxed);
+                }
+                builder.push_datagram(&datagram);
+            }
+            Err(err) => match err.raw_os_error() {
+                Some(libc::ENOBUFS) => {
+                    entry.stats.overruns.fetch_add(1, Ordering::Relaxed);
+                    builder.push_overrun();
+                }
+                Some(libc::EINTR) => {}
+                // EAGAIN: drained. Anything else ends the burst too; the
+                // socket stays registered and is polled again.
+                _ => return,
+            },
+        }
+    }
+}
+
+fn epoll_ctl(epoll: i32, op: i32, fd: i32, token: u64) -> Result<()> {
+    let mut event = libc::epoll_event {
+        events: libc::EPOLLIN as u32,
+        u64: token,
+    };
+    if unsafe { libc::epoll_ctl(epoll, op, fd, &mut event) } < 0 {
+        return Err(SysError::last("epoll_ctl"));
+    }
+    Ok(())
+}

@@ -1,0 +1,196 @@
+//! A non-blocking netlink socket on `netlink-sys`, with the parts that crate
+//! lacks: `recvmsg` with the sender's address, truncation and control
+//! messages, forced buffer sizes, and creation inside a namespace.
+
+use std::mem;
+use std::os::fd::{AsRawFd, RawFd};
+
+use netlink_sys::{Socket, SocketAddr};
+
+use crate::error::{Result, SysError};
+use crate::netns::{self, Netns};
+use crate::options;
+
+/// How to open a socket.
+#[derive(Clone, Debug, Default)]
+pub struct SocketConfig {
+    /// The netlink protocol (`NETLINK_ROUTE`, ...).
+    pub family: i32,
+    /// Port ID to bind; 0 lets the kernel pick.
+    pub pid: u32,
+    /// Multicast groups 1..32 to join at bind time, as a bitmask.
+    pub groups: u32,
+    /// The namespace to open the socket in; `None` for the caller's.
+    pub netns: Option<Netns>,
+    /// Turn on `NETLINK_GET_STRICT_CHK`.
+    pub strict: bool,
+    /// Receive buffer size to ask for, in bytes.
+    pub read_buffer: Option<usize>,
+}
+
+/// What `recv` learned about one datagram besides its bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Datagram {
+    /// The datagram's full length; more than the buffer when truncated.
+    pub length: usize,
+    /// Whether the buffer was too small and the tail was lost.
+    pub truncated: bool,
+    /// The sender's port ID: 0 for the kernel.
+    pub port: u32,
+    /// The multicast group it was sent to, 0 for unicast
+    /// (`NETLINK_PKTINFO`).
+    pub group: u32,
+    /// The peer namespace id, with `NETLINK_LISTEN_ALL_NSID`.
+    pub nsid: Option<i32>,
+}
+
+/// An open, bound, non-blocking netlink socket. Not `Clone`: the
+/// descriptor closes exactly once, when this is dropped.
+#[derive(Debug)]
+pub struct NlSocket {
+    socket: Socket,
+    pid: u32,
+}
+
+impl NlSocket {
+    /// Opens and binds a socket as `config` says, entering its namespace on
+    /// a helper thread when it names one. Extended acknowledgements and
+    /// `NETLINK_PKTINFO` are turned on: replies carry the kernel's reasons,
+    /// and each datagram says whether it was multicast.
+    pub fn open(config: &SocketConfig) -> Result<NlSocket> {
+        match &config.netns {
+            Some(ns) => netns::within(ns, || NlSocket::create(config)),
+            None => NlSocket::create(config),
+        }
+    }
+
+    fn create(config: &SocketConfig) -> Result<NlSocket> {
+        let mut socket = Socket::new(config.family as isize).map_err(|e| {
+            let what = format!("open netlink family {}", config.family);
+            SysError::from_io(&e, &what)
+        })?;
+        socket
+            .set_non_blocking(true)
+            .map_err(|e| SysError::from_io(&e, "set O_NONBLOCK"))?;
+
+        let mut addr = SocketAddr::new(config.pid, config.groups);
+        socket.bind(&addr).map_err(|e| bind_error(&e, config))?;
+        socket
+            .get_address(&mut addr)
+            .map_err(|e| SysError::from_io(&e, "getsockname"))?;
+
+        let fd = socket.as_raw_fd();
+        options::set_flag(fd, options::NETLINK_PKTINFO, true)?;
+
+        // Old kernels lack extended acks; the errno still arrives.
+        let _ = options::set_flag(fd, options::NETLINK_EXT_ACK, true);
+        if config.strict {
+            options::set_flag(fd, options::NETLINK_GET_STRICT_CHK, true)?;
+        }
+        if let Some(bytes) = config.read_buffer {
+            options::set_read_buffer(fd, bytes)?;
+        }
+
+        Ok(NlSocket {
+            socket,
+            pid: addr.port_number(),
+        })
+    }
+
+    /// The bound port ID.
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// The raw descriptor, for options and polling; owned by this value.
+    pub fn fd(&self) -> RawFd {
+        self.socket.as_raw_fd()
+    }
+
+    /// Sends one datagram to the kernel (port 0). Several messages may be
+    /// packed in it.
+    pub fn send(&self, datagram: &[u8]) -> Result<()> {
+        let kernel = SocketAddr::new(0, 0);
+        let sent = self
+            .socket
+            .send_to(datagram, &kernel, 0)
+            .map_err(|e| SysError::from_io(&e, "sendto"))?;
+        if sent != datagram.len() {
+            return Err(SysError::new(
+                libc::EMSGSIZE,
+                format!("sendto sent {sent} of {} bytes", datagram.len()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Receives one datagram into `buf` without blocking. Asks for the
+    /// real length (`MSG_TRUNC`) so a datagram larger than `buf` is
+    /// reported as truncated rather than silently cut.
+    pub fn recv(&self, buf: &mut [u8]) -> std::io::Result<Datagram> {
+        let mut addr: libc::sockaddr_nl = unsafe { mem::zeroed() };
+        let mut iov = libc::iovec {
+            iov_base: buf.as_mut_ptr() as *mut libc::c_void,
+            iov_len: buf.len(),
+        };
+        let mut control = [0u64; 8];
+        let mut msg: libc::msghdr = unsafe { mem::zeroed() };
+        msg.msg_name = &mut addr as *mut libc::sockaddr_nl as *mut _;
+        msg.msg_namelen = mem::size_of::<libc::sockaddr_nl>() as u32;
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr() as *mut libc::c_void;
+        msg.msg_controllen = mem::size_of_val(&control);
+
+        let flags = libc::MSG_TRUNC | libc::MSG_DONTWAIT;
+        let n = unsafe { libc::recvmsg(self.fd(), &mut msg, flags) };
+        if n < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+
+        let length = n as usize;
+        let mut datagram = Datagram {
+            length,
+            truncated: length > buf.len()
+                || msg.msg_flags & libc::MSG_TRUNC != 0,
+            port: addr.nl_pid,
+            ..Datagram::default()
+        };
+        read_control(&msg, &mut datagram);
+        Ok(datagram)
+    }
+}
+
+fn bind_error(err: &std::io::Error, config: &SocketConfig) -> SysError {
+    let errno = err.raw_os_error().unwrap_or(libc::EIO);
+    let message = match errno {
+        libc::EADDRINUSE => format!("port ID {} is in use", config.pid),
+        libc::EPERM => format!(
+            "binding to multicast groups {:#x} of family {} needs \
+             CAP_NET_ADMIN",
+            config.groups, config.family
+        ),
+        _ => return SysError::from_io(err, "bind"),
+    };
+    SysError::new(errno, message)
+}
+
+fn read_control(msg: &libc::msghdr, datagram: &mut Datagram) {
+    let mut cmsg = unsafe { libc::CMSG_FIRSTHDR(msg) };
+    while !cmsg.is_null() {
+        let header = unsafe { &*cmsg };
+        let data = unsafe { libc::CMSG_DATA(cmsg) } as *const i32;
+        let has_int =
+            header.cmsg_len as usize >= unsafe { libc::CMSG_LEN(4) } as usize;
+
+        if header.cmsg_level == options::SOL_NETLINK && has_int {
+            let value = unsafe { data.read_unaligned() };
+            match header.cmsg_type {
+                options::NETLINK_PKTINFO => datagram.group = value as u32,
+                options::NETLINK_LISTEN_ALL_NSID => datagram.nsid = Some(value),
+                _ => {}
+            }
+        }
+        cmsg = unsafe { libc::CMSG_NXTHDR(msg, cmsg) };
+    }
+}

@@ -1,0 +1,74 @@
+//! A batch as JavaScript sees it: the datagrams as one Buffer, the record
+//! index as a Uint32Array, and the extended acknowledgements as objects.
+
+use napi::bindgen_prelude::{BigInt, Buffer, Uint32Array};
+use napi_derive::napi;
+use netlink_core::ack::{ExtAck, Policy};
+use netlink_core::batch::Batch;
+
+/// The policy of the attribute at fault (`NLMSGERR_ATTR_POLICY`).
+#[napi(object)]
+pub struct PolicyJs {
+    #[napi(js_name = "type")]
+    pub kind: Option<u32>,
+    pub min_value: Option<BigInt>,
+    pub max_value: Option<BigInt>,
+    pub min_length: Option<u32>,
+    pub max_length: Option<u32>,
+    pub policy_index: Option<u32>,
+    pub policy_max_type: Option<u32>,
+    pub bitfield32_mask: Option<u32>,
+    pub mask: Option<BigInt>,
+}
+
+/// An extended acknowledgement (`NLMSGERR_ATTR_*`).
+#[napi(object)]
+pub struct ExtAckJs {
+    pub message: Option<String>,
+    pub offset: Option<u32>,
+    pub cookie: Option<Buffer>,
+    pub policy: Option<PolicyJs>,
+    pub missing_type: Option<u32>,
+    pub missing_nest: Option<u32>,
+}
+
+/// The arguments the batch callback is called with.
+pub type BatchArgs = (Buffer, Uint32Array, Vec<ExtAckJs>);
+
+/// Moves a batch's memory into JavaScript values without copying it.
+pub fn to_js(batch: Batch) -> BatchArgs {
+    let acks = batch.ext_acks.into_iter().map(ext_ack).collect();
+    (
+        Buffer::from(batch.data),
+        Uint32Array::new(batch.records),
+        acks,
+    )
+}
+
+fn ext_ack(ext: ExtAck) -> ExtAckJs {
+    ExtAckJs {
+        message: ext.message,
+        offset: ext.offset,
+        cookie: ext.cookie.map(Buffer::from),
+        policy: ext.policy.map(policy),
+        missing_type: ext.missing_type,
+        missing_nest: ext.missing_nest,
+    }
+}
+
+fn policy(p: Policy) -> PolicyJs {
+    // The kernel sends signed or unsigned bounds, never both.
+    let min = p.min_value_signed.map(BigInt::from);
+    let max = p.max_value_signed.map(BigInt::from);
+    PolicyJs {
+        kind: p.kind,
+        min_value: min.or(p.min_value_unsigned.map(BigInt::from)),
+        max_value: max.or(p.max_value_unsigned.map(BigInt::from)),
+        min_length: p.min_length,
+        max_length: p.max_length,
+        policy_index: p.policy_index,
+        policy_max_type: p.policy_max_type,
+        bitfield32_mask: p.bitfield32_mask,
+        mask: p.mask.map(BigInt::from),
+    }
+}

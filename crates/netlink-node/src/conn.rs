@@ -1,0 +1,284 @@
+//! `NativeConn`: one netlink socket registered with the I/O thread, and the
+//! threadsafe function its batches reach JavaScript through.
+
+use std::sync::{Arc, OnceLock};
+
+use napi::bindgen_prelude::{Buffer, Function};
+use napi::threadsafe_function::{
+    ThreadsafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode,
+};
+use napi::{Env, Status};
+use napi_derive::napi;
+use netlink_core::batch::Batch;
+use netlink_core::netns::Netns;
+use netlink_core::options::{self, BpfInstruction};
+use netlink_core::reactor::{self, Registration, Releaser, Sink};
+use netlink_core::socket::{NlSocket, SocketConfig};
+
+use crate::batch::{self, BatchArgs};
+use crate::error::{closed, invalid, to_napi};
+
+/// How to open a socket; validated by the caller, checked again here.
+#[napi(object)]
+pub struct OpenOptions {
+    pub family: u32,
+    pub pid: u32,
+    pub groups: u32,
+    pub netns_path: Option<String>,
+    pub netns_fd: Option<i32>,
+    pub strict: bool,
+    pub read_buffer_size: Option<u32>,
+    pub accept_userspace: bool,
+    pub raw: bool,
+}
+
+/// Counters of one Conn's socket.
+#[napi(object)]
+pub struct NativeStats {
+    pub dropped: f64,
+    pub overruns: f64,
+    pub truncated: f64,
+    pub batches: f64,
+    pub datagrams: f64,
+    pub pauses: f64,
+}
+
+type BatchFunction =
+    ThreadsafeFunction<Batch, (), BatchArgs, Status, false, true, 0>;
+
+/// Delivers batches through the threadsafe function, never blocking.
+struct FunctionSink(Arc<BatchFunction>);
+
+impl Sink for FunctionSink {
+    fn deliver(&self, batch: Batch) -> bool {
+        let mode = ThreadsafeFunctionCallMode::NonBlocking;
+        self.0.call(batch, mode) == Status::Ok
+    }
+}
+
+/// One socket. Methods run on the JavaScript thread; receiving is the I/O
+/// thread's. The socket closes on `close()` or when this is collected.
+#[napi]
+pub struct NativeConn {
+    registration: Registration,
+    function: Arc<BatchFunction>,
+    pid: u32,
+}
+
+#[napi]
+impl NativeConn {
+    /// Opens a socket and starts serving it; `on_batch(data, records,
+    /// extAcks)` is called for each batch, in order.
+    #[napi(factory, catch_unwind)]
+    pub fn open(
+        options: OpenOptions,
+        on_batch: Function<'_, BatchArgs, ()>,
+    ) -> napi::Result<Self> {
+        let config = socket_config(&options)?;
+        let socket = NlSocket::open(&config).map_err(to_napi)?;
+        let pid = socket.pid();
+
+        // The callback releases what it hands over; the registration that
+        // gives it the means to exists only after the function does.
+        let releaser: Arc<OnceLock<Releaser>> = Arc::new(OnceLock::new());
+        let release_in_callback = releaser.clone();
+        let function: Arc<BatchFunction> = Arc::new(
+            on_batch
+                .build_threadsafe_function::<Batch>()
+                .weak::<true>()
+                .callee_handled::<false>()
+                .build_callback(move |ctx: ThreadsafeCallContext<Batch>| {
+                    let bytes = ctx.value.bytes();
+                    if let Some(releaser) = release_in_callback.get() {
+                        releaser.release(bytes);
+                    }
+                    Ok(batch::to_js(ctx.value))
+                })?,
+        );
+
+        let reactor_options = reactor::Options {
+            accept_userspace: options.accept_userspace,
+            raw: options.raw,
+        };
+        let sink = Box::new(FunctionSink(function.clone()));
+        let registration = reactor::register(socket, reactor_options, sink)
+            .map_err(to_napi)?;
+        let _ = releaser.set(registration.releaser());
+
+        Ok(NativeConn {
+            registration,
+            function,
+            pid,
+        })
+    }
+
+    /// The bound port ID.
+    #[napi(getter)]
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Sends one datagram (one or more messages) to the kernel.
+    #[napi(catch_unwind)]
+    pub fn send(&self, datagram: Buffer) -> napi::Result<()> {
+        let socket = self.registration.socket();
+        let socket = socket.as_ref().ok_or_else(closed)?;
+        socket.send(&datagram).map_err(to_napi)
+    }
+
+    /// Joins a multicast group.
+    #[napi(catch_unwind)]
+    pub fn join_group(&self, group: u32) -> napi::Result<()> {
+        self.with_fd(|fd| options::join_group(fd, group))
+    }
+
+    /// Leaves a multicast group.
+    #[napi(catch_unwind)]
+    pub fn leave_group(&self, group: u32) -> napi::Result<()> {
+        self.with_fd(|fd| options::leave_group(fd, group))
+    }
+
+    /// Turns a `NETLINK_*` boolean option on or off.
+    #[napi(catch_unwind)]
+    pub fn set_option(&self, option: i32, enabled: bool) -> napi::Result<()> {
+        self.with_fd(|fd| options::set_flag(fd, option, enabled))
+    }
+
+    /// Attaches a classic BPF program given as packed `sock_filter`s.
+    #[napi(catch_unwind)]
+    pub fn set_bpf(&self, program: Buffer) -> napi::Result<()> {
+        if program.len() % 8 != 0 {
+            return Err(invalid("a bpf program is 8 bytes an instruction"));
+        }
+        let instructions: Vec<BpfInstruction> = program
+            .chunks_exact(8)
+            .map(|c| BpfInstruction {
+                code: u16::from_ne_bytes([c[0], c[1]]),
+                jt: c[2],
+                jf: c[3],
+                k: u32::from_ne_bytes([c[4], c[5], c[6], c[7]]),
+            })
+            .collect();
+        self.with_fd(|fd| options::attach_filter(fd, &instructions))
+    }
+
+    /// Removes the BPF program.
+    #[napi(catch_unwind)]
+    pub fn remove_bpf(&self) -> napi::Result<()> {
+        self.with_fd(options::detach_filter)
+    }
+
+    /// Sets the receive buffer; true when the forced size applied.
+    #[napi(catch_unwind)]
+    pub fn set_read_buffer(&self, bytes: u32) -> napi::Result<bool> {
+        self.with_fd(|fd| options::set_read_buffer(fd, bytes as usize))
+    }
+
+    /// Sets the send buffer; true when the forced size applied.
+    #[napi(catch_unwind)]
+    pub fn set_write_buffer(&self, bytes: u32) -> napi::Result<bool> {
+        self.with_fd(|fd| options::set_write_buffer(fd, bytes as usize))
+    }
+
+    /// The receive buffer's size as the kernel reports it.
+    #[napi(catch_unwind)]
+    pub fn read_buffer(&self) -> napi::Result<u32> {
+        self.with_fd(|fd| options::read_buffer(fd).map(|n| n as u32))
+    }
+
+    /// The send buffer's size as the kernel reports it.
+    #[napi(catch_unwind)]
+    pub fn write_buffer(&self) -> napi::Result<u32> {
+        self.with_fd(|fd| options::write_buffer(fd).map(|n| n as u32))
+    }
+
+    /// Whether the pending batches keep the event loop alive.
+    #[napi(catch_unwind)]
+    pub fn set_ref(&self, env: Env, on: bool) -> napi::Result<()> {
+        if self.registration.is_closed() {
+            return Ok(());
+        }
+        set_function_ref(&env, &self.function, on)
+    }
+
+    /// Counters of what the socket saw.
+    #[napi(catch_unwind)]
+    pub fn stats(&self) -> NativeStats {
+        use std::sync::atomic::Ordering::Relaxed;
+        let s = self.registration.stats();
+        NativeStats {
+            dropped: s.dropped.load(Relaxed) as f64,
+            overruns: s.overruns.load(Relaxed) as f64,
+            truncated: s.truncated.load(Relaxed) as f64,
+            batches: s.batches.load(Relaxed) as f64,
+            datagrams: s.datagrams.load(Relaxed) as f64,
+            pauses: s.pauses.load(Relaxed) as f64,
+        }
+    }
+
+    /// Closes the socket; the descriptor is closed when this returns.
+    #[napi(catch_unwind)]
+    pub fn close(&self, env: Env) -> napi::Result<()> {
+        if !self.registration.is_closed() {
+            set_function_ref(&env, &self.function, false)?;
+        }
+        self.registration.close();
+        Ok(())
+    }
+
+    fn with_fd<T>(
+        &self,
+        op: impl FnOnce(i32) -> netlink_core::Result<T>,
+    ) -> napi::Result<T> {
+        let socket = self.registration.socket();
+        let socket = socket.as_ref().ok_or_else(closed)?;
+        op(socket.fd()).map_err(to_napi)
+    }
+}
+
+fn set_function_ref(
+    env: &Env,
+    function: &BatchFunction,
+    on: bool,
+) -> napi::Result<()> {
+    // An aborted function belongs to an environment being torn down.
+    if function.aborted() {
+        return Ok(());
+    }
+    let status = unsafe {
+        if on {
+            napi::sys::napi_ref_threadsafe_function(env.raw(), function.raw())
+        } else {
+            napi::sys::napi_unref_threadsafe_function(env.raw(), function.raw())
+        }
+    };
+    if status != napi::sys::Status::napi_ok {
+        return Err(napi::Error::from_status(Status::from(status)));
+    }
+    Ok(())
+}
+
+fn socket_config(options: &OpenOptions) -> napi::Result<SocketConfig> {
+    let netns = match (&options.netns_path, options.netns_fd) {
+        (Some(_), Some(_)) => {
+            return Err(invalid("netns is a path or an fd, not both"))
+        }
+        (Some(spec), None) => {
+            Some(Netns::from_name_or_path(spec).map_err(to_napi)?)
+        }
+        (None, Some(fd)) if fd < 0 => {
+            return Err(invalid(format!("netns fd {fd} is negative")))
+        }
+        (None, Some(fd)) => Some(Netns::Fd(fd)),
+        (None, None) => None,
+    };
+
+    Ok(SocketConfig {
+        family: options.family as i32,
+        pid: options.pid,
+        groups: options.groups,
+        netns,
+        strict: options.strict,
+        read_buffer: options.read_buffer_size.map(|n| n as usize),
+    })
+}

@@ -1,0 +1,22 @@
+//! Errors as they cross into JavaScript.
+//!
+//! A napi error carries a message and a status, not an errno, so the errno
+//! travels at the front of the message as `"<errno>:<message>"`;
+//! `lib/native.ts` turns that back into a `NetlinkError`.
+
+use netlink_core::SysError;
+
+/// A napi error from a core error.
+pub fn to_napi(err: SysError) -> napi::Error {
+    napi::Error::from_reason(format!("{}:{}", err.errno, err.message))
+}
+
+/// The error of any call on a closed socket.
+pub fn closed() -> napi::Error {
+    to_napi(SysError::new(libc::EBADF, "connection closed"))
+}
+
+/// An argument the caller got wrong: `EINVAL`.
+pub fn invalid(message: impl Into<String>) -> napi::Error {
+    to_napi(SysError::new(libc::EINVAL, message))
+}

@@ -1,0 +1,9 @@
+//! The Node.js binding of netlink-core: a `NativeConn` class over one
+//! registered socket, handing batches to JavaScript through a threadsafe
+//! function. `lib/conn.ts` is its only caller; the public API lives there.
+
+mod batch;
+mod conn;
+mod error;
+
+pub use conn::NativeConn;
