@@ -1,7 +1,7 @@
 //! A batch as JavaScript sees it: the datagrams as one Buffer, the record
 //! index as a Uint32Array, and the extended acknowledgements as objects.
 
-use napi::bindgen_prelude::{BigInt, Buffer, Uint32Array};
+use napi::bindgen_prelude::{BigInt, Buffer, FnArgs, Uint32Array};
 use napi_derive::napi;
 use netlink_core::ack::{ExtAck, Policy};
 use netlink_core::batch::Batch;
@@ -32,17 +32,17 @@ pub struct ExtAckJs {
     pub missing_nest: Option<u32>,
 }
 
-/// The arguments the batch callback is called with.
-pub type BatchArgs = (Buffer, Uint32Array, Vec<ExtAckJs>);
+/// The arguments the batch callback is called with, spread.
+pub type BatchArgs = FnArgs<(Buffer, Uint32Array, Vec<ExtAckJs>)>;
 
 /// Moves a batch's memory into JavaScript values without copying it.
 pub fn to_js(batch: Batch) -> BatchArgs {
     let acks = batch.ext_acks.into_iter().map(ext_ack).collect();
-    (
+    FnArgs::from((
         Buffer::from(batch.data),
         Uint32Array::new(batch.records),
         acks,
-    )
+    ))
 }
 
 fn ext_ack(ext: ExtAck) -> ExtAckJs {

@@ -20,3 +20,10 @@ pub fn closed() -> napi::Error {
 pub fn invalid(message: impl Into<String>) -> napi::Error {
     to_napi(SysError::new(libc::EINVAL, message))
 }
+
+/// The C library's description of `errno`, lowercased like Node's system
+/// errors ("no such device").
+#[napi_derive::napi(catch_unwind)]
+pub fn errno_message(errno: i32) -> String {
+    netlink_core::error::describe(errno)
+}

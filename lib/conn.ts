@@ -1,0 +1,732 @@
+import { randomInt } from 'node:crypto'
+import { constants } from 'node:os'
+
+import { NativeConn, type ExtAckJs } from '../binding'
+import { Field, Kind, RECORD_LEN, messageAt } from './batch'
+import { ConnOption, Family, HeaderFlags, HeaderType } from './constants'
+import { debugEnabled, logReceived, logSent } from './debug'
+import { NetlinkError, type ExtendedAck } from './errors'
+import { HEADER_LENGTH, type Header, type Message } from './message'
+import type { MessageInit } from './message'
+import { callNative } from './native'
+import { ReceiveQueue } from './receive'
+import * as check from './validate'
+
+/** How to open a `Conn`. Every field is optional. */
+export interface Config {
+  /** Multicast groups 1..32 to join at bind time, as a bitmask. */
+  groups?: number
+  /** Port ID to bind; 0 or absent lets the kernel pick one. */
+  pid?: number
+  /**
+   * The network namespace to open the socket in: a path
+   * (`/var/run/netns/NAME`, `/proc/PID/ns/net`), a bare name made by
+   * `ip netns add`, or an open file descriptor (borrowed, not closed).
+   */
+  netns?: string | number
+  /** Turn on strict checking of GET requests (`NETLINK_GET_STRICT_CHK`). */
+  strict?: boolean
+  /**
+   * Receive buffer in bytes (`SO_RCVBUFFORCE` when privileged, else
+   * `SO_RCVBUF`, capped by `net.core.rmem_max`). Default 4 MiB.
+   */
+  readBufferSize?: number
+  /**
+   * Deliver messages sent by userspace ports too. By default only the
+   * kernel's (port 0) are; others are dropped and counted in `stats()`.
+   */
+  acceptUserspace?: boolean
+  /**
+   * Deliver each datagram whole instead of splitting it into messages, for
+   * families that send no netlink headers. Default: true for
+   * `KOBJECT_UEVENT`, false otherwise.
+   */
+  raw?: boolean
+  /**
+   * Bytes `receive()` may hold while nobody reads; past it new messages
+   * are dropped and an `ENOBUFS` error marks the gap. Default 16 MiB.
+   */
+  maxQueuedBytes?: number
+}
+
+/**
+ * A message as `receive()` yields it: where it came from besides what it
+ * says.
+ */
+export interface ReceivedMessage extends Message {
+  /** The multicast group it was sent to; 0 for unicast. */
+  group: number
+  /** The sender's port ID; 0 for the kernel. */
+  port: number
+  /** The peer namespace id, with `ConnOption.ListenAllNSID`. */
+  nsid?: number
+  /** For error and DONE messages with an errno: that error. */
+  error?: NetlinkError
+}
+
+/** One classic BPF instruction (`struct sock_filter`). */
+export interface BpfInstruction {
+  code: number
+  jt: number
+  jf: number
+  k: number
+}
+
+/** Counters of what a `Conn` saw; all grow monotonically. */
+export interface ConnStats {
+  /** Datagrams dropped because a userspace port sent them. */
+  dropped: number
+  /** Overruns of the socket's receive buffer the kernel reported. */
+  overruns: number
+  /** Datagrams too large for the read buffer, dropped. */
+  truncated: number
+  /** Datagrams or messages that were not valid netlink. */
+  malformed: number
+  /** Batches the I/O thread handed over. */
+  batches: number
+  /** Datagrams read. */
+  datagrams: number
+  /** Times reading paused because JavaScript fell behind. */
+  pauses: number
+  /** Replies that came after their `execute` was given up. */
+  lateReplies: number
+  /** Messages dropped because the `receive()` queue was full. */
+  queueDrops: number
+}
+
+interface Pending {
+  resolve(messages: Message[]): void
+  reject(err: unknown): void
+  messages: Message[]
+  acknowledge: boolean
+  interrupted: boolean
+  cleanup?: () => void
+}
+
+const CONFIG_KEYS = [
+  'groups',
+  'pid',
+  'netns',
+  'strict',
+  'readBufferSize',
+  'acceptUserspace',
+  'raw',
+  'maxQueuedBytes',
+] as const
+
+const U32 = 0xffffffff
+const U16 = 0xffff
+const MAX_MESSAGE = 64 << 20
+const MAX_ABANDONED = 4096
+const ERRNO = constants.errno
+
+/**
+ * Opens a netlink socket of protocol `family` (`Family.ROUTE`, ...),
+ * bound and served by the I/O thread. Synchronous; throws a
+ * `NetlinkError` (op `'dial'`) when the kernel refuses, and a `TypeError`
+ * or `RangeError` for bad arguments.
+ */
+export function dial(family: number, config: Config = {}): Conn {
+  return new Conn(family, config)
+}
+
+/**
+ * A netlink socket. All methods are for the thread that dialled it. Many
+ * `execute` calls may be in flight at once; replies are routed by sequence
+ * number, and anything else goes to `receive()`.
+ *
+ * An idle Conn does not keep the process alive; one with a pending
+ * `execute` or a waiting `receive()` does, unless `unref()`ed. `close()`
+ * ends it; a Conn that is garbage-collected unclosed is closed then.
+ */
+export class Conn {
+  /** The bound port ID. */
+  readonly pid: number
+
+  #native: NativeConn
+  #sequence: number
+  #pending = new Map<number, Pending>()
+  #abandoned = new Set<number>()
+  #queue: ReceiveQueue
+  #receiveDumps = new Set<number>()
+  #draining = new Set<number>()
+  #refed = true
+  #keepingAlive = false
+  #closed = false
+  #lateReplies = 0
+  #malformed = 0
+
+  /** Use `dial`. */
+  constructor(family: number, config: Config = {}) {
+    check.integer('family', family, 0, 31)
+    const options = check.optionalObject('config', config)
+    check.knownKeys('config', options, CONFIG_KEYS)
+
+    const netns = options.netns
+    if (
+      netns !== undefined &&
+      typeof netns !== 'string' &&
+      typeof netns !== 'number'
+    ) {
+      throw new TypeError('config.netns must be a string or an fd number')
+    }
+    if (typeof netns === 'number') {
+      check.integer('config.netns', netns, 0, 0x7fffffff)
+    }
+
+    const open = {
+      family,
+      pid: check.optionalInteger('config.pid', options.pid, 0, U32, 0),
+      groups: check.optionalInteger(
+        'config.groups',
+        options.groups,
+        0,
+        U32,
+        0,
+      ),
+      netnsPath: typeof netns === 'string' ? netns : undefined,
+      netnsFd: typeof netns === 'number' ? netns : undefined,
+      strict: check.optionalBoolean('config.strict', options.strict, false),
+      readBufferSize: check.optionalInteger(
+        'config.readBufferSize',
+        options.readBufferSize,
+        1,
+        0x7fffffff,
+        4 << 20,
+      ),
+      acceptUserspace: check.optionalBoolean(
+        'config.acceptUserspace',
+        options.acceptUserspace,
+        false,
+      ),
+      raw: check.optionalBoolean(
+        'config.raw',
+        options.raw,
+        family === Family.KOBJECT_UEVENT,
+      ),
+    }
+    const limit = check.optionalInteger(
+      'config.maxQueuedBytes',
+      options.maxQueuedBytes,
+      0,
+      Number.MAX_SAFE_INTEGER,
+      16 << 20,
+    )
+
+    // The callback holds the Conn weakly: an unreferenced Conn can be
+    // collected, and its native half closes the socket then.
+    const self = new WeakRef<Conn>(this)
+    const onBatch = (data: Buffer, records: Uint32Array, acks: ExtAckJs[]) => {
+      const conn = self.deref()
+      if (conn !== undefined) conn.#onBatch(data, records, acks)
+    }
+    this.#native = callNative('dial', () =>
+      NativeConn.open(open, onBatch as never),
+    )
+    this.pid = this.#native.pid
+    this.#sequence = randomInt(1, 0x7fffffff)
+    this.#queue = new ReceiveQueue(limit, () => this.#updateRef())
+  }
+
+  /**
+   * Sends a request and resolves with its reply: a dump's messages at its
+   * DONE (not included), however many datagrams it spans; with
+   * `HeaderFlags.Acknowledge`, what came before the acknowledgement (not
+   * included); otherwise the single reply. Fills in length, sequence and
+   * pid and sets `Request`. Rejects with a `NetlinkError` carrying the
+   * kernel's errno and extended acknowledgement; with code `EINTR` and the
+   * messages as `messages` when the kernel flags the dump inconsistent
+   * (`NLM_F_DUMP_INTR`); with `EBADF` when the Conn closes first.
+   */
+  execute(
+    m: MessageInit,
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<Message[]> {
+    const options = check.optionalObject('options', opts)
+    const signal = check.optionalSignal('options.signal', options.signal)
+    const message = this.#prepare('message', m)
+    const sequence = message.header.sequence
+    if (this.#pending.has(sequence)) {
+      throw new RangeError(`sequence ${sequence} is already pending`)
+    }
+    if (this.#closed) return Promise.reject(closedError('execute'))
+    if (signal?.aborted) return Promise.reject(signal.reason)
+
+    const promise = new Promise<Message[]>((resolve, reject) => {
+      const pending: Pending = {
+        resolve,
+        reject,
+        messages: [],
+        acknowledge: (message.header.flags & HeaderFlags.Acknowledge) !== 0,
+        interrupted: false,
+      }
+      if (signal !== undefined) {
+        const onAbort = () => {
+          this.#abandon(sequence)
+          reject(signal.reason)
+        }
+        signal.addEventListener('abort', onAbort, { once: true })
+        pending.cleanup = () => signal.removeEventListener('abort', onAbort)
+      }
+      this.#pending.set(sequence, pending)
+    })
+
+    try {
+      this.#transmit('execute', [message])
+    } catch (err) {
+      this.#settle(sequence)?.reject(err)
+    }
+    this.#updateRef()
+    return promise
+  }
+
+  /**
+   * Sends one message and resolves with it as sent (length, sequence and
+   * pid filled in). Its replies, if any, go to `receive()`.
+   */
+  send(m: MessageInit): Promise<Message> {
+    const message = this.#prepare('message', m)
+    return this.#sendAll('send', [message]).then((sent) => sent[0])
+  }
+
+  /** Sends several messages in one datagram (one `sendmsg`). */
+  sendMessages(ms: MessageInit[]): Promise<Message[]> {
+    if (!Array.isArray(ms)) {
+      throw new TypeError(`messages must be an array, got ${check.describe(ms)}`)
+    }
+    if (ms.length === 0) {
+      throw new RangeError('messages must hold at least one message')
+    }
+    const messages = ms.map((m, i) => this.#prepare(`messages[${i}]`, m))
+    return this.#sendAll('sendMessages', messages)
+  }
+
+  /**
+   * Yields every message that is not a reply to an `execute`: multicast
+   * notifications, replies to `send`, and with `acceptUserspace` messages
+   * of userspace peers. An overrun throws a `NetlinkError` with code
+   * `ENOBUFS` from `next()`; reading can go on afterwards. Leaving a loop
+   * while a dump sent with `send` is under way drops the rest of that
+   * dump. Several iterators share one stream: each message goes to one of
+   * them. Throws `EBADF` once the Conn is closed.
+   */
+  receive(
+    opts: { signal?: AbortSignal } = {},
+  ): AsyncIterableIterator<ReceivedMessage> {
+    const options = check.optionalObject('options', opts)
+    const signal = check.optionalSignal('options.signal', options.signal)
+    let done = false
+
+    const iterator: AsyncIterableIterator<ReceivedMessage> = {
+      next: async () => {
+        if (done) return { done: true, value: undefined }
+        if (this.#closed) throw closedError('receive')
+
+        const item = await this.#queue.take(signal)
+        if (item instanceof Error) throw item
+        return { done: false, value: item }
+      },
+      return: async () => {
+        done = true
+        this.#dropReceiveDumps()
+        return { done: true, value: undefined }
+      },
+      [Symbol.asyncIterator]() {
+        return iterator
+      },
+    }
+    return iterator
+  }
+
+  /** Joins multicast group `group` (1 and up; groups above 31 too). */
+  joinGroup(group: number): void {
+    check.integer('group', group, 1, U32)
+    this.#call('joinGroup', () => this.#native.joinGroup(group))
+  }
+
+  /** Leaves multicast group `group`. */
+  leaveGroup(group: number): void {
+    check.integer('group', group, 1, U32)
+    this.#call('leaveGroup', () => this.#native.leaveGroup(group))
+  }
+
+  /**
+   * Turns a socket option on or off; see `ConnOption`. `PacketInfo` is on
+   * from the start and stays on: telling multicast from replies depends on
+   * it, so turning it off is a `RangeError`.
+   */
+  setOption(option: ConnOption, enabled: boolean): void {
+    check.integer('option', option, 1, 255)
+    if (typeof enabled !== 'boolean') {
+      throw new TypeError(`enabled must be a boolean, got ${check.describe(enabled)}`)
+    }
+    if (!KNOWN_OPTIONS.has(option)) {
+      throw new RangeError(`option ${option} is not a ConnOption`)
+    }
+    if (option === ConnOption.PacketInfo && !enabled) {
+      throw new RangeError('ConnOption.PacketInfo cannot be turned off')
+    }
+    this.#call('setOption', () => this.#native.setOption(option, enabled))
+  }
+
+  /**
+   * Attaches a classic BPF program that filters datagrams before they are
+   * queued (`SO_ATTACH_FILTER`), replacing any other.
+   */
+  setBPF(program: BpfInstruction[]): void {
+    if (!Array.isArray(program)) {
+      throw new TypeError('program must be an array of BPF instructions')
+    }
+    check.integer('program.length', program.length, 1, 4096)
+
+    const packed = Buffer.alloc(program.length * 8)
+    program.forEach((ins, i) => {
+      const at = `program[${i}]`
+      const o = check.optionalObject(at, ins)
+      packed.writeUInt16LE(check.integer(`${at}.code`, o.code, 0, U16), i * 8)
+      packed.writeUInt8(check.integer(`${at}.jt`, o.jt, 0, 255), i * 8 + 2)
+      packed.writeUInt8(check.integer(`${at}.jf`, o.jf, 0, 255), i * 8 + 3)
+      packed.writeUInt32LE(check.integer(`${at}.k`, o.k, 0, U32), i * 8 + 4)
+    })
+    this.#call('setBPF', () => this.#native.setBpf(packed))
+  }
+
+  /** Removes the BPF program, if any. */
+  removeBPF(): void {
+    this.#call('removeBPF', () => this.#native.removeBpf())
+  }
+
+  /** Sets the receive buffer (`SO_RCVBUFFORCE`, else `SO_RCVBUF`). */
+  setReadBuffer(bytes: number): void {
+    check.integer('bytes', bytes, 1, 0x7fffffff)
+    this.#call('setReadBuffer', () => this.#native.setReadBuffer(bytes))
+  }
+
+  /** Sets the send buffer (`SO_SNDBUFFORCE`, else `SO_SNDBUF`). */
+  setWriteBuffer(bytes: number): void {
+    check.integer('bytes', bytes, 1, 0x7fffffff)
+    this.#call('setWriteBuffer', () => this.#native.setWriteBuffer(bytes))
+  }
+
+  /** The receive buffer's size as the kernel reports it (doubled). */
+  readBuffer(): number {
+    return this.#call('readBuffer', () => this.#native.readBuffer())
+  }
+
+  /** The send buffer's size as the kernel reports it (doubled). */
+  writeBuffer(): number {
+    return this.#call('writeBuffer', () => this.#native.writeBuffer())
+  }
+
+  /** Lets pending work keep the process alive again (the default). */
+  ref(): this {
+    this.#refed = true
+    this.#updateRef()
+    return this
+  }
+
+  /** Lets the process exit even while work is pending on this Conn. */
+  unref(): this {
+    this.#refed = false
+    this.#updateRef()
+    return this
+  }
+
+  /** Counters of what this Conn saw. */
+  stats(): ConnStats {
+    const native = this.#native.stats()
+    return {
+      ...native,
+      malformed: this.#malformed,
+      lateReplies: this.#lateReplies,
+      queueDrops: this.#queue.dropped,
+    }
+  }
+
+  /**
+   * Closes the socket: pending executes reject and open iterators throw,
+   * with code `EBADF`; the descriptor is closed when the promise resolves.
+   * Calling it again does nothing.
+   */
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve()
+    this.#closed = true
+    this.#native.close()
+
+    const pending = [...this.#pending.values()]
+    this.#pending.clear()
+    for (const p of pending) {
+      p.cleanup?.()
+      p.reject(closedError('execute'))
+    }
+    this.#queue.close(closedError('receive'))
+    return Promise.resolve()
+  }
+
+  /** Closes the Conn; for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close()
+  }
+
+  #prepare(name: string, m: MessageInit): Message {
+    const init = check.optionalObject(name, m)
+    check.knownKeys(name, init, ['header', 'data'])
+    const header = check.optionalObject(`${name}.header`, init.header)
+    const data =
+      init.data === undefined
+        ? Buffer.alloc(0)
+        : check.bytes(`${name}.data`, init.data)
+    if (data.length > MAX_MESSAGE) {
+      throw new RangeError(
+        `${name}.data of ${data.length} bytes is over ${MAX_MESSAGE}`,
+      )
+    }
+
+    const field = (key: string, max: number, fallback: number) =>
+      check.optionalInteger(`${name}.header.${key}`, header[key], 0, max, fallback)
+    const type = field('type', U16, 0)
+    const flags = field('flags', U16, 0) | HeaderFlags.Request
+    const sequence = field('sequence', U32, 0) || this.#nextSequence()
+    const pid = field('pid', U32, 0) || this.pid
+    const length = HEADER_LENGTH + data.length
+    if (header.length !== undefined) field('length', U32, 0)
+
+    const view = Buffer.isBuffer(data)
+      ? data
+      : Buffer.from(data.buffer, data.byteOffset, data.length)
+    return { header: { length, type, flags, sequence, pid }, data: view }
+  }
+
+  #nextSequence(): number {
+    do {
+      this.#sequence = (this.#sequence + 1) >>> 0 || 1
+    } while (this.#pending.has(this.#sequence))
+    return this.#sequence
+  }
+
+  #sendAll(op: string, messages: Message[]): Promise<Message[]> {
+    if (this.#closed) return Promise.reject(closedError(op))
+    try {
+      this.#transmit(op, messages)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return Promise.resolve(messages)
+  }
+
+  #transmit(op: string, messages: Message[]): void {
+    let size = 0
+    for (const m of messages) size += (m.header.length + 3) & ~3
+    const datagram = Buffer.alloc(size)
+
+    let at = 0
+    for (const { header, data } of messages) {
+      datagram.writeUInt32LE(header.length, at)
+      datagram.writeUInt16LE(header.type, at + 4)
+      datagram.writeUInt16LE(header.flags, at + 6)
+      datagram.writeUInt32LE(header.sequence, at + 8)
+      datagram.writeUInt32LE(header.pid, at + 12)
+      datagram.set(data, at + HEADER_LENGTH)
+      at += (header.length + 3) & ~3
+    }
+
+    if (debugEnabled) logSent(messages)
+    this.#call(op, () => this.#native.send(datagram))
+  }
+
+  #call<T>(op: string, work: () => T): T {
+    if (this.#closed) throw closedError(op)
+    return callNative(op, work)
+  }
+
+  #onBatch(data: Buffer, records: Uint32Array, acks: ExtAckJs[]): void {
+    if (this.#closed) return
+
+    for (let at = 0; at < records.length; at += RECORD_LEN) {
+      switch (records[at + Field.Kind] & 0xff) {
+        case Kind.Message:
+          this.#onMessage(messageAt(data, records, at), records, at, acks)
+          break
+        case Kind.Datagram:
+          this.#queue.push(messageAt(data, records, at))
+          break
+        case Kind.Overrun:
+          this.#onOverrun()
+          break
+        default:
+          this.#onFault(records, at)
+      }
+    }
+    this.#updateRef()
+  }
+
+  #onMessage(
+    message: ReceivedMessage,
+    records: Uint32Array,
+    at: number,
+    acks: ExtAckJs[],
+  ): void {
+    if (debugEnabled) logReceived(message)
+    const { type, flags, sequence } = message.header
+    if (type === HeaderType.Noop) return
+
+    const errno = records[at + Field.Errno]
+    const ack = records[at + Field.ExtAck]
+    const extAck = ack === 0 ? undefined : (acks[ack - 1] as ExtendedAck)
+    const terminal = isTerminal(type, flags)
+
+    // Multicast never answers an execute, whatever its sequence says.
+    const pending = message.group === 0 ? this.#pending.get(sequence) : undefined
+    if (pending !== undefined) {
+      this.#feed(pending, message, errno, extAck, terminal)
+      return
+    }
+    if (message.group === 0 && this.#abandoned.has(sequence)) {
+      this.#lateReplies++
+      if (terminal) this.#abandoned.delete(sequence)
+      return
+    }
+
+    if (message.group === 0 && this.#draining.has(sequence)) {
+      if (terminal) this.#draining.delete(sequence)
+      return
+    }
+    if (message.group === 0) this.#trackReceiveDump(type, flags, sequence)
+    if (errno !== 0 && (type === HeaderType.Error || type === HeaderType.Done)) {
+      message.error = new NetlinkError('receive', errno, { sequence, extAck })
+    }
+    this.#queue.push(message)
+  }
+
+  #feed(
+    pending: Pending,
+    message: Message,
+    errno: number,
+    extAck: ExtendedAck | undefined,
+    terminal: boolean,
+  ): void {
+    const { type, flags, sequence } = message.header
+    if (flags & HeaderFlags.DumpInterrupted) pending.interrupted = true
+
+    if (type === HeaderType.Error || type === HeaderType.Done) {
+      this.#settle(sequence)
+      if (errno !== 0) {
+        const err = new NetlinkError('execute', errno, { sequence, extAck })
+        pending.reject(err)
+      } else if (pending.interrupted) {
+        pending.reject(interruptedError(sequence, pending.messages))
+      } else {
+        pending.resolve(pending.messages)
+      }
+      return
+    }
+
+    pending.messages.push(message)
+    if (terminal && !pending.acknowledge) {
+      this.#settle(sequence)
+      pending.resolve(pending.messages)
+    }
+  }
+
+  #settle(sequence: number): Pending | undefined {
+    const pending = this.#pending.get(sequence)
+    if (pending === undefined) return undefined
+    this.#pending.delete(sequence)
+    pending.cleanup?.()
+    return pending
+  }
+
+  #abandon(sequence: number): void {
+    if (this.#settle(sequence) === undefined) return
+    this.#abandoned.add(sequence)
+    if (this.#abandoned.size > MAX_ABANDONED) {
+      const oldest = this.#abandoned.values().next().value as number
+      this.#abandoned.delete(oldest)
+    }
+    this.#updateRef()
+  }
+
+  #onOverrun(): void {
+    // A reply not yet started may have been among what the kernel dropped;
+    // waiting for it could be forever. Dumps under way lose nothing.
+    for (const [sequence, pending] of [...this.#pending]) {
+      if (pending.messages.length > 0) continue
+      this.#abandon(sequence)
+      pending.reject(
+        new NetlinkError('execute', ERRNO.ENOBUFS, {
+          sequence,
+          detail: 'receive buffer overrun: the reply may have been lost',
+        }),
+      )
+    }
+    this.#queue.push(new NetlinkError('receive', ERRNO.ENOBUFS))
+  }
+
+  #onFault(records: Uint32Array, at: number): void {
+    this.#malformed++
+    const sequence = records[at + Field.Sequence]
+    const errno = records[at + Field.Errno]
+    const kind = records[at + Field.Kind] & 0xff
+    const detail =
+      kind === Kind.Truncated
+        ? `a datagram of ${records[at + Field.Length]} bytes was truncated`
+        : 'a malformed message was dropped'
+
+    const pending =
+      records[at + Field.Group] === 0 ? this.#settle(sequence) : undefined
+    const op = pending === undefined ? 'receive' : 'execute'
+    const err = new NetlinkError(op, errno, { sequence, detail })
+    if (pending !== undefined) pending.reject(err)
+    else this.#queue.push(err)
+  }
+
+  #trackReceiveDump(type: number, flags: number, sequence: number): void {
+    if (isTerminal(type, flags)) this.#receiveDumps.delete(sequence)
+    else this.#receiveDumps.add(sequence)
+  }
+
+  #dropReceiveDumps(): void {
+    if (this.#receiveDumps.size === 0 || this.#queue.waiting > 0) return
+    const dumps = this.#receiveDumps
+    this.#receiveDumps = new Set()
+    for (const sequence of dumps) this.#draining.add(sequence)
+
+    this.#queue.discard(
+      (m) => m.group === 0 && dumps.has(m.header.sequence),
+    )
+  }
+
+  #updateRef(): void {
+    if (this.#closed) return
+    const busy = this.#pending.size > 0 || this.#queue.waiting > 0
+    const keep = busy && this.#refed
+    if (keep === this.#keepingAlive) return
+    this.#keepingAlive = keep
+    this.#native.setRef(keep)
+  }
+}
+
+const KNOWN_OPTIONS = new Set<number>(Object.values(ConnOption))
+
+/** Whether a message ends its reply: not part of a multipart one. */
+function isTerminal(type: number, flags: number): boolean {
+  if (type === HeaderType.Error || type === HeaderType.Done) return true
+  return (flags & HeaderFlags.Multi) === 0
+}
+
+function closedError(op: string): NetlinkError {
+  return new NetlinkError(op, ERRNO.EBADF, { detail: 'connection closed' })
+}
+
+function interruptedError(
+  sequence: number,
+  messages: Message[],
+): NetlinkError {
+  const err = new NetlinkError('execute', ERRNO.EINTR, {
+    sequence,
+    detail: 'dump interrupted: the data changed while it was read; retry',
+  })
+  return Object.assign(err, { messages })
+}
+
+export type { Header }

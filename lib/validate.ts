@@ -1,0 +1,101 @@
+/**
+ * Argument checks shared by the public functions: each throws a
+ * `TypeError` or `RangeError` whose message names the argument.
+ */
+
+/** Checks that `value` is an integer in `[min, max]`. */
+export function integer(
+  name: string,
+  value: unknown,
+  min: number,
+  max: number,
+): number {
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw new TypeError(`${name} must be an integer, got ${describe(value)}`)
+  }
+  if (value < min || value > max) {
+    throw new RangeError(`${name} must be in ${min}..${max}, got ${value}`)
+  }
+  return value
+}
+
+/** Checks an optional integer; `undefined` gives `fallback`. */
+export function optionalInteger(
+  name: string,
+  value: unknown,
+  min: number,
+  max: number,
+  fallback: number,
+): number {
+  return value === undefined ? fallback : integer(name, value, min, max)
+}
+
+/** Checks an optional boolean; `undefined` gives `fallback`. */
+export function optionalBoolean(
+  name: string,
+  value: unknown,
+  fallback: boolean,
+): boolean {
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') {
+    throw new TypeError(`${name} must be a boolean, got ${describe(value)}`)
+  }
+  return value
+}
+
+/** Checks that `value` is a plain object (or absent). */
+export function optionalObject(
+  name: string,
+  value: unknown,
+): Record<string, unknown> {
+  if (value === undefined) return {}
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new TypeError(`${name} must be an object, got ${describe(value)}`)
+  }
+  return value as Record<string, unknown>
+}
+
+/** Checks that `value` is bytes: a Buffer or another Uint8Array. */
+export function bytes(name: string, value: unknown): Uint8Array {
+  if (!(value instanceof Uint8Array)) {
+    throw new TypeError(
+      `${name} must be a Buffer or Uint8Array, got ${describe(value)}`,
+    )
+  }
+  return value
+}
+
+/** Throws unless every key of `object` is one of `known`. */
+export function knownKeys(
+  name: string,
+  object: Record<string, unknown>,
+  known: readonly string[],
+): void {
+  for (const key of Object.keys(object)) {
+    if (!known.includes(key)) {
+      throw new TypeError(`${name} has an unknown option ${String(key)}`)
+    }
+  }
+}
+
+/** Checks an optional AbortSignal. */
+export function optionalSignal(
+  name: string,
+  value: unknown,
+): AbortSignal | undefined {
+  if (value === undefined) return undefined
+  if (!(value instanceof AbortSignal)) {
+    throw new TypeError(`${name} must be an AbortSignal`)
+  }
+  return value
+}
+
+/** A short description of a value for error messages. */
+export function describe(value: unknown): string {
+  if (value === null) return 'null'
+  if (typeof value === 'string') return `string ${JSON.stringify(value)}`
+  if (typeof value === 'object') {
+    return value.constructor?.name ?? 'object'
+  }
+  return `${typeof value} ${String(value)}`
+}
