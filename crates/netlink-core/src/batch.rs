@@ -299,3 +299,203 @@ fn fault_offset(fault: &message::FrameError) -> usize {
         | message::FrameError::PastEnd { offset, .. } => offset,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::{NLM_F_ACK_TLVS, NLM_F_MULTI};
+
+    fn message(
+        kind: u16,
+        flags: u16,
+        sequence: u32,
+        payload: &[u8],
+    ) -> Vec<u8> {
+        let length = 16 + payload.len();
+        let mut out = vec![0u8; message::align(length)];
+        let header = Header {
+            length: length as u32,
+            kind,
+            flags,
+            sequence,
+            pid: 1,
+        };
+        header.write(&mut out);
+        out[16..length].copy_from_slice(payload);
+        out
+    }
+
+    fn attribute(kind: u16, value: &[u8]) -> Vec<u8> {
+        let length = 4 + value.len();
+        let mut out = vec![0u8; message::align(length)];
+        out[..2].copy_from_slice(&(length as u16).to_ne_bytes());
+        out[2..4].copy_from_slice(&kind.to_ne_bytes());
+        out[4..length].copy_from_slice(value);
+        out
+    }
+
+    fn receive(builder: &mut BatchBuilder, bytes: &[u8], meta: Datagram) {
+        builder.spare()[..bytes.len()].copy_from_slice(bytes);
+        builder.push_datagram(&Datagram {
+            length: bytes.len(),
+            ..meta
+        });
+    }
+
+    #[test]
+    fn messages_of_several_datagrams_share_one_batch() {
+        let mut builder = BatchBuilder::new(4096, false);
+        let first = [
+            message(16, NLM_F_MULTI, 5, &[1; 8]),
+            message(16, NLM_F_MULTI, 5, &[2; 5]),
+        ]
+        .concat();
+        receive(&mut builder, &first, Datagram::default());
+        let done = message(NLMSG_DONE, NLM_F_MULTI, 5, &0i32.to_ne_bytes());
+        receive(&mut builder, &done, Datagram::default());
+
+        let batch = builder.take();
+        assert_eq!(batch.len(), 3);
+        assert_eq!(batch.data.len(), first.len() + done.len());
+        let second = batch.record(1);
+        assert_eq!(second[field::OFFSET], 24);
+        assert_eq!(second[field::LENGTH], 21);
+        assert_eq!(second[field::TYPE_FLAGS], 16 | (NLM_F_MULTI as u32) << 16);
+        assert_eq!(batch.record(2)[field::OFFSET] as usize, first.len());
+        assert!(builder.take().is_empty());
+    }
+
+    #[test]
+    fn an_errno_inside_done_is_recorded() {
+        let mut builder = BatchBuilder::new(4096, false);
+        let errno = -libc::ENOBUFS;
+        let done = message(NLMSG_DONE, NLM_F_MULTI, 9, &errno.to_ne_bytes());
+        receive(&mut builder, &done, Datagram::default());
+
+        let batch = builder.take();
+        assert_eq!(batch.record(0)[field::ERRNO], libc::ENOBUFS as u32);
+        assert_eq!(batch.record(0)[field::EXT_ACK], 0);
+    }
+
+    #[test]
+    fn an_error_with_an_extended_ack_points_to_it() {
+        let mut builder = BatchBuilder::new(4096, false);
+        let request = message(16, 0x1, 3, &[0; 4]);
+        let payload = [
+            (-libc::EOPNOTSUPP).to_ne_bytes().to_vec(),
+            request,
+            attribute(1, b"Unknown device type\0"),
+        ]
+        .concat();
+        let error = message(NLMSG_ERROR, NLM_F_ACK_TLVS, 3, &payload);
+        receive(&mut builder, &error, Datagram::default());
+
+        let batch = builder.take();
+        let record = batch.record(0);
+        assert_eq!(record[field::ERRNO], libc::EOPNOTSUPP as u32);
+        assert_eq!(record[field::EXT_ACK], 1);
+        let message = batch.ext_acks[0].message.as_deref();
+        assert_eq!(message, Some("Unknown device type"));
+    }
+
+    #[test]
+    fn the_datagrams_source_is_on_every_record() {
+        let mut builder = BatchBuilder::new(4096, false);
+        let bytes = [message(16, 0, 0, &[]), message(17, 0, 0, &[])].concat();
+        let meta = Datagram {
+            port: 0,
+            group: 33,
+            nsid: Some(-1),
+            ..Datagram::default()
+        };
+        receive(&mut builder, &bytes, meta);
+
+        let batch = builder.take();
+        for index in 0..2 {
+            let record = batch.record(index);
+            assert_eq!(record[field::GROUP], 33);
+            assert_eq!(record[field::KIND], kind::MESSAGE | kind::HAS_NSID);
+            assert_eq!(record[field::NSID] as i32, -1);
+        }
+    }
+
+    #[test]
+    fn a_malformed_tail_keeps_the_messages_before_it() {
+        let mut builder = BatchBuilder::new(4096, false);
+        let mut bytes = message(16, 0, 4, &[7; 4]);
+        let mut liar = message(16, 0, 6, &[]);
+        liar[..4].copy_from_slice(&500u32.to_ne_bytes());
+        bytes.extend_from_slice(&liar);
+        receive(&mut builder, &bytes, Datagram::default());
+
+        let batch = builder.take();
+        assert_eq!(batch.len(), 2);
+        assert_eq!(batch.record(0)[field::KIND], kind::MESSAGE);
+        let fault = batch.record(1);
+        assert_eq!(fault[field::KIND], kind::MALFORMED);
+        assert_eq!(fault[field::ERRNO], libc::EBADMSG as u32);
+        assert_eq!(fault[field::SEQUENCE], 6);
+    }
+
+    #[test]
+    fn a_truncated_datagram_is_recorded_without_its_bytes() {
+        let mut builder = BatchBuilder::new(4096, false);
+        let bytes = message(16, 0, 11, &[0; 40]);
+        builder.spare()[..bytes.len()].copy_from_slice(&bytes);
+        builder.push_datagram(&Datagram {
+            length: 70_000,
+            truncated: true,
+            ..Datagram::default()
+        });
+
+        let batch = builder.take();
+        assert!(batch.data.is_empty());
+        let record = batch.record(0);
+        assert_eq!(record[field::KIND], kind::TRUNCATED);
+        assert_eq!(record[field::ERRNO], libc::EMSGSIZE as u32);
+        assert_eq!(record[field::SEQUENCE], 11);
+    }
+
+    #[test]
+    fn raw_mode_keeps_a_datagram_whole() {
+        let mut builder = BatchBuilder::new(4096, true);
+        let uevent = b"add@/devices/virtual/net/veth0\0ACTION=add\0";
+        receive(&mut builder, uevent, Datagram::default());
+
+        let batch = builder.take();
+        let record = batch.record(0);
+        assert_eq!(record[field::KIND], kind::DATAGRAM);
+        assert_eq!(record[field::LENGTH] as usize, uevent.len());
+        assert_eq!(&batch.data[..], &uevent[..]);
+    }
+
+    #[test]
+    fn an_overrun_is_a_record_of_its_own() {
+        let mut builder = BatchBuilder::new(4096, false);
+        builder.push_overrun();
+        let batch = builder.take();
+        assert_eq!(batch.record(0)[field::KIND], kind::OVERRUN);
+        assert_eq!(batch.record(0)[field::ERRNO], libc::ENOBUFS as u32);
+    }
+
+    #[test]
+    fn a_batch_owns_an_exact_copy() {
+        let mut builder = BatchBuilder::new(4096, false);
+        receive(
+            &mut builder,
+            &message(16, 0, 1, &[1; 4]),
+            Datagram::default(),
+        );
+        let batch = builder.take();
+
+        // The next datagram lands where the first was; the batch keeps its
+        // own bytes.
+        receive(
+            &mut builder,
+            &message(16, 0, 2, &[9; 4]),
+            Datagram::default(),
+        );
+        assert_eq!(&batch.data[16..20], &[1; 4]);
+        assert_eq!(batch.data.len(), 20);
+    }
+}

@@ -377,3 +377,116 @@ fn epoll_ctl(epoll: i32, op: i32, fd: i32, token: u64) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::batch::{field, kind};
+    use crate::message::{Header, NLMSG_DONE, NLM_F_DUMP, NLM_F_REQUEST};
+    use crate::socket::SocketConfig;
+
+    struct ChannelSink(Mutex<mpsc::Sender<Batch>>);
+
+    impl Sink for ChannelSink {
+        fn deliver(&self, batch: Batch) -> bool {
+            self.0.lock().unwrap().send(batch).is_ok()
+        }
+    }
+
+    fn open() -> (Registration, mpsc::Receiver<Batch>, i32) {
+        let socket = NlSocket::open(&SocketConfig {
+            family: libc::NETLINK_ROUTE,
+            ..SocketConfig::default()
+        })
+        .unwrap();
+        let fd = socket.fd();
+        let (tx, rx) = mpsc::channel();
+        let options = Options {
+            accept_userspace: false,
+            raw: false,
+        };
+        let sink = Box::new(ChannelSink(Mutex::new(tx)));
+        (register(socket, options, sink).unwrap(), rx, fd)
+    }
+
+    fn dump_links(registration: &Registration, sequence: u32) {
+        let mut request = vec![0u8; 32];
+        Header {
+            length: 32,
+            kind: 18,
+            flags: NLM_F_REQUEST | NLM_F_DUMP,
+            sequence,
+            pid: 0,
+        }
+        .write(&mut request);
+        let socket = registration.socket();
+        socket.as_ref().unwrap().send(&request).unwrap();
+    }
+
+    #[test]
+    fn a_dump_arrives_in_batches_ending_with_done() {
+        let (registration, batches, _) = open();
+        dump_links(&registration, 42);
+
+        let mut messages = 0;
+        loop {
+            let batch = batches.recv_timeout(Duration::from_secs(5)).unwrap();
+            registration.release(batch.bytes());
+            for index in 0..batch.len() {
+                let record = batch.record(index);
+                assert_eq!(record[field::KIND], kind::MESSAGE);
+                assert_eq!(record[field::SEQUENCE], 42);
+                messages += 1;
+                if record[field::TYPE_FLAGS] & 0xffff == NLMSG_DONE as u32 {
+                    assert!(messages > 1, "at least lo before DONE");
+                    return;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn close_releases_the_descriptor_and_stops_delivery() {
+        let (registration, batches, _) = open();
+        dump_links(&registration, 1);
+        registration.close();
+
+        assert!(registration.is_closed());
+        assert!(registration.socket().is_none());
+        let _ = batches.try_iter().count();
+        assert!(batches.recv_timeout(Duration::from_millis(50)).is_err());
+
+        // Closing again is harmless.
+        registration.close();
+    }
+
+    #[test]
+    fn a_registration_dropped_unclosed_is_closed() {
+        let (registration, batches, _) = open();
+        let stats_before = registration.stats().batches.load(Ordering::Relaxed);
+        drop(registration);
+        assert_eq!(stats_before, 0);
+        assert!(batches.recv_timeout(Duration::from_millis(50)).is_err());
+    }
+
+    #[test]
+    fn many_registrations_share_one_thread() {
+        let opened: Vec<_> = (0..32).map(|_| open()).collect();
+        assert_eq!(io_threads(), 1);
+        drop(opened);
+    }
+
+    fn io_threads() -> usize {
+        let tasks = std::fs::read_dir("/proc/self/task").unwrap();
+        tasks
+            .filter_map(|task| {
+                let comm = task.ok()?.path().join("comm");
+                std::fs::read_to_string(comm).ok()
+            })
+            .filter(|name| name.trim() == "netlink-io")
+            .count()
+    }
+}

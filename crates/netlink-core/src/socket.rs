@@ -194,3 +194,100 @@ fn read_control(msg: &libc::msghdr, datagram: &mut Datagram) {
         cmsg = unsafe { libc::CMSG_NXTHDR(msg, cmsg) };
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::{Header, NLM_F_DUMP, NLM_F_REQUEST};
+
+    const RTM_GETLINK: u16 = 18;
+
+    fn route_socket() -> NlSocket {
+        NlSocket::open(&SocketConfig {
+            family: libc::NETLINK_ROUTE,
+            ..SocketConfig::default()
+        })
+        .expect("open NETLINK_ROUTE")
+    }
+
+    fn link_dump(pid: u32) -> Vec<u8> {
+        let mut request = vec![0u8; 32];
+        let header = Header {
+            length: 32,
+            kind: RTM_GETLINK,
+            flags: NLM_F_REQUEST | NLM_F_DUMP,
+            sequence: 7,
+            pid,
+        };
+        header.write(&mut request);
+        request
+    }
+
+    fn recv_blocking(socket: &NlSocket, buf: &mut [u8]) -> Datagram {
+        for _ in 0..1000 {
+            match socket.recv(buf) {
+                Ok(datagram) => return datagram,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    std::thread::sleep(std::time::Duration::from_millis(1))
+                }
+                Err(e) => panic!("recv: {e}"),
+            }
+        }
+        panic!("no datagram within a second");
+    }
+
+    #[test]
+    fn binds_a_port_and_reports_it() {
+        let socket = route_socket();
+        assert_ne!(socket.pid(), 0);
+    }
+
+    #[test]
+    fn a_reply_comes_from_the_kernel_as_unicast() {
+        let socket = route_socket();
+        socket.send(&link_dump(socket.pid())).unwrap();
+
+        let mut buf = vec![0u8; 64 << 10];
+        let datagram = recv_blocking(&socket, &mut buf);
+        assert!(!datagram.truncated);
+        assert_eq!(datagram.port, 0);
+        assert_eq!(datagram.group, 0);
+        let header = Header::parse(&buf[..datagram.length]).unwrap();
+        assert_eq!(header.sequence, 7);
+    }
+
+    #[test]
+    fn a_datagram_larger_than_the_buffer_is_reported_truncated() {
+        let socket = route_socket();
+        socket.send(&link_dump(socket.pid())).unwrap();
+
+        // Every link message is larger than this.
+        let mut buf = vec![0u8; 64];
+        let datagram = recv_blocking(&socket, &mut buf);
+        assert!(datagram.truncated);
+        assert!(datagram.length > buf.len(), "{}", datagram.length);
+    }
+
+    #[test]
+    fn binding_a_port_in_use_is_eaddrinuse() {
+        let first = route_socket();
+        let err = NlSocket::open(&SocketConfig {
+            family: libc::NETLINK_ROUTE,
+            pid: first.pid(),
+            ..SocketConfig::default()
+        })
+        .unwrap_err();
+        assert_eq!(err.errno, libc::EADDRINUSE);
+        assert!(err.message.contains("in use"), "{}", err.message);
+    }
+
+    #[test]
+    fn an_unknown_family_is_an_error_naming_it() {
+        let err = NlSocket::open(&SocketConfig {
+            family: 30,
+            ..SocketConfig::default()
+        })
+        .unwrap_err();
+        assert!(err.message.contains("family 30"), "{}", err.message);
+    }
+}
