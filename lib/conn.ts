@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto'
 import { constants } from 'node:os'
 
-import { NativeConn, type ExtAckJs } from '../binding'
+import { NativeConn, type ExtAckJs, type OpenOptions } from '../binding'
 import { Field, Kind, RECORD_LEN, messageAt } from './batch'
 import { ConnOption, Family, HeaderFlags, HeaderType } from './constants'
 import { debugEnabled, logReceived, logSent } from './debug'
@@ -94,6 +94,28 @@ export interface ConnStats {
   queueDrops: number
 }
 
+/**
+ * What a Conn stands on: the native socket, or a test double speaking the
+ * same batch format. `NativeConn` is one.
+ */
+export type Transport = Omit<NativeConn, 'pid'> & { readonly pid: number }
+
+/** Batches as the binding delivers them. */
+export type BatchHandler = (
+  data: Buffer,
+  records: Uint32Array,
+  acks: ExtAckJs[],
+) => void
+
+/** Opens a transport: `NativeConn.open`, or a test double. */
+export type OpenTransport = (
+  options: OpenOptions,
+  onBatch: BatchHandler,
+) => Transport
+
+const openNative: OpenTransport = (options, onBatch) =>
+  NativeConn.open(options, onBatch as never)
+
 interface Pending {
   resolve(messages: Message[]): void
   reject(err: unknown): void
@@ -143,7 +165,7 @@ export class Conn {
   /** The bound port ID. */
   readonly pid: number
 
-  #native: NativeConn
+  #native: Transport
   #sequence: number
   #pending = new Map<number, Pending>()
   #abandoned = new Set<number>()
@@ -156,58 +178,65 @@ export class Conn {
   #lateReplies = 0
   #malformed = 0
 
-  /** Use `dial`. */
-  constructor(family: number, config: Config = {}) {
+  /**
+   * Use `dial`. `open` is for test doubles (see the `testing` entry
+   * point); it defaults to the native socket.
+   */
+  constructor(
+    family: number,
+    config: Config = {},
+    open: OpenTransport = openNative,
+  ) {
     check.integer('family', family, 0, 31)
-    const options = check.optionalObject('config', config)
-    check.knownKeys('config', options, CONFIG_KEYS)
+    const given = check.optionalObject('config', config)
+    check.knownKeys('config', given, CONFIG_KEYS)
 
-    const netns = options.netns
+    const netns = given.netns
     if (
       netns !== undefined &&
       typeof netns !== 'string' &&
       typeof netns !== 'number'
     ) {
-      throw new TypeError('config.netns must be a string or an fd number')
+      throw check.typeError('config.netns must be a string or an fd number')
     }
     if (typeof netns === 'number') {
       check.integer('config.netns', netns, 0, 0x7fffffff)
     }
 
-    const open = {
+    const options: OpenOptions = {
       family,
-      pid: check.optionalInteger('config.pid', options.pid, 0, U32, 0),
+      pid: check.optionalInteger('config.pid', given.pid, 0, U32, 0),
       groups: check.optionalInteger(
         'config.groups',
-        options.groups,
+        given.groups,
         0,
         U32,
         0,
       ),
       netnsPath: typeof netns === 'string' ? netns : undefined,
       netnsFd: typeof netns === 'number' ? netns : undefined,
-      strict: check.optionalBoolean('config.strict', options.strict, false),
+      strict: check.optionalBoolean('config.strict', given.strict, false),
       readBufferSize: check.optionalInteger(
         'config.readBufferSize',
-        options.readBufferSize,
+        given.readBufferSize,
         1,
         0x7fffffff,
         4 << 20,
       ),
       acceptUserspace: check.optionalBoolean(
         'config.acceptUserspace',
-        options.acceptUserspace,
+        given.acceptUserspace,
         false,
       ),
       raw: check.optionalBoolean(
         'config.raw',
-        options.raw,
+        given.raw,
         family === Family.KOBJECT_UEVENT,
       ),
     }
     const limit = check.optionalInteger(
       'config.maxQueuedBytes',
-      options.maxQueuedBytes,
+      given.maxQueuedBytes,
       0,
       Number.MAX_SAFE_INTEGER,
       16 << 20,
@@ -216,13 +245,11 @@ export class Conn {
     // The callback holds the Conn weakly: an unreferenced Conn can be
     // collected, and its native half closes the socket then.
     const self = new WeakRef<Conn>(this)
-    const onBatch = (data: Buffer, records: Uint32Array, acks: ExtAckJs[]) => {
+    const onBatch: BatchHandler = (data, records, acks) => {
       const conn = self.deref()
       if (conn !== undefined) conn.#onBatch(data, records, acks)
     }
-    this.#native = callNative('dial', () =>
-      NativeConn.open(open, onBatch as never),
-    )
+    this.#native = callNative('dial', () => open(options, onBatch))
     this.pid = this.#native.pid
     this.#sequence = randomInt(1, 0x7fffffff)
     this.#queue = new ReceiveQueue(limit, () => this.#updateRef())
@@ -247,7 +274,7 @@ export class Conn {
     const message = this.#prepare('message', m)
     const sequence = message.header.sequence
     if (this.#pending.has(sequence)) {
-      throw new RangeError(`sequence ${sequence} is already pending`)
+      throw check.rangeError(`sequence ${sequence} is already pending`)
     }
     if (this.#closed) return Promise.reject(closedError('execute'))
     if (signal?.aborted) return Promise.reject(signal.reason)
@@ -292,10 +319,10 @@ export class Conn {
   /** Sends several messages in one datagram (one `sendmsg`). */
   sendMessages(ms: MessageInit[]): Promise<Message[]> {
     if (!Array.isArray(ms)) {
-      throw new TypeError(`messages must be an array, got ${check.describe(ms)}`)
+      throw check.typeError(`messages must be an array, got ${check.describe(ms)}`)
     }
     if (ms.length === 0) {
-      throw new RangeError('messages must hold at least one message')
+      throw check.rangeError('messages must hold at least one message')
     }
     const messages = ms.map((m, i) => this.#prepare(`messages[${i}]`, m))
     return this.#sendAll('sendMessages', messages)
@@ -358,13 +385,13 @@ export class Conn {
   setOption(option: ConnOption, enabled: boolean): void {
     check.integer('option', option, 1, 255)
     if (typeof enabled !== 'boolean') {
-      throw new TypeError(`enabled must be a boolean, got ${check.describe(enabled)}`)
+      throw check.typeError(`enabled must be a boolean, got ${check.describe(enabled)}`)
     }
     if (!KNOWN_OPTIONS.has(option)) {
-      throw new RangeError(`option ${option} is not a ConnOption`)
+      throw check.rangeError(`option ${option} is not a ConnOption`)
     }
     if (option === ConnOption.PacketInfo && !enabled) {
-      throw new RangeError('ConnOption.PacketInfo cannot be turned off')
+      throw check.rangeError('ConnOption.PacketInfo cannot be turned off')
     }
     this.#call('setOption', () => this.#native.setOption(option, enabled))
   }
@@ -375,7 +402,7 @@ export class Conn {
    */
   setBPF(program: BpfInstruction[]): void {
     if (!Array.isArray(program)) {
-      throw new TypeError('program must be an array of BPF instructions')
+      throw check.typeError('program must be an array of BPF instructions')
     }
     check.integer('program.length', program.length, 1, 4096)
 
@@ -477,7 +504,7 @@ export class Conn {
         ? Buffer.alloc(0)
         : check.bytes(`${name}.data`, init.data)
     if (data.length > MAX_MESSAGE) {
-      throw new RangeError(
+      throw check.rangeError(
         `${name}.data of ${data.length} bytes is over ${MAX_MESSAGE}`,
       )
     }

@@ -86,6 +86,11 @@ export function errnoName(errno: number): string {
   return names.get(errno) ?? `E${errno}`
 }
 
+/** The name of a positive errno, or `undefined` when it has none. */
+export function knownErrnoName(errno: number): string | undefined {
+  return names.get(errno)
+}
+
 function errnoNames(): Map<number, string> {
   const map = new Map<number, string>()
   for (const [name, value] of Object.entries(constants.errno)) {

@@ -3,6 +3,18 @@
  * `TypeError` or `RangeError` whose message names the argument.
  */
 
+/** A `TypeError` with Node's code for an argument of the wrong type. */
+export function typeError(message: string): TypeError {
+  return Object.assign(new TypeError(message), {
+    code: 'ERR_INVALID_ARG_TYPE',
+  })
+}
+
+/** A `RangeError` with Node's code for an argument out of range. */
+export function rangeError(message: string): RangeError {
+  return Object.assign(new RangeError(message), { code: 'ERR_OUT_OF_RANGE' })
+}
+
 /** Checks that `value` is an integer in `[min, max]`. */
 export function integer(
   name: string,
@@ -11,10 +23,10 @@ export function integer(
   max: number,
 ): number {
   if (typeof value !== 'number' || !Number.isInteger(value)) {
-    throw new TypeError(`${name} must be an integer, got ${describe(value)}`)
+    throw typeError(`${name} must be an integer, got ${describe(value)}`)
   }
   if (value < min || value > max) {
-    throw new RangeError(`${name} must be in ${min}..${max}, got ${value}`)
+    throw rangeError(`${name} must be in ${min}..${max}, got ${value}`)
   }
   return value
 }
@@ -38,7 +50,7 @@ export function optionalBoolean(
 ): boolean {
   if (value === undefined) return fallback
   if (typeof value !== 'boolean') {
-    throw new TypeError(`${name} must be a boolean, got ${describe(value)}`)
+    throw typeError(`${name} must be a boolean, got ${describe(value)}`)
   }
   return value
 }
@@ -50,7 +62,7 @@ export function optionalObject(
 ): Record<string, unknown> {
   if (value === undefined) return {}
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new TypeError(`${name} must be an object, got ${describe(value)}`)
+    throw typeError(`${name} must be an object, got ${describe(value)}`)
   }
   return value as Record<string, unknown>
 }
@@ -58,7 +70,7 @@ export function optionalObject(
 /** Checks that `value` is bytes: a Buffer or another Uint8Array. */
 export function bytes(name: string, value: unknown): Uint8Array {
   if (!(value instanceof Uint8Array)) {
-    throw new TypeError(
+    throw typeError(
       `${name} must be a Buffer or Uint8Array, got ${describe(value)}`,
     )
   }
@@ -73,7 +85,7 @@ export function knownKeys(
 ): void {
   for (const key of Object.keys(object)) {
     if (!known.includes(key)) {
-      throw new TypeError(`${name} has an unknown option ${String(key)}`)
+      throw typeError(`${name} has an unknown option ${String(key)}`)
     }
   }
 }
@@ -85,7 +97,7 @@ export function optionalSignal(
 ): AbortSignal | undefined {
   if (value === undefined) return undefined
   if (!(value instanceof AbortSignal)) {
-    throw new TypeError(`${name} must be an AbortSignal`)
+    throw typeError(`${name} must be an AbortSignal`)
   }
   return value
 }
