@@ -1,7 +1,12 @@
 import { randomInt } from 'node:crypto'
 import { constants } from 'node:os'
 
-import { NativeConn, type ExtAckJs, type OpenOptions } from '../binding'
+import {
+  NativeConn,
+  type BatchJs,
+  type ExtAckJs,
+  type OpenOptions,
+} from '../binding'
 import { Field, Kind, RECORD_LEN, messageAt } from './batch'
 import { ConnOption, Family, HeaderFlags, HeaderType } from './constants'
 import { debugEnabled, logReceived, logSent } from './debug'
@@ -9,6 +14,7 @@ import { NetlinkError, type ExtendedAck } from './errors'
 import { HEADER_LENGTH, type Header, type Message } from './message'
 import type { MessageInit } from './message'
 import { callNative } from './native'
+import { marshalMessage } from './codec'
 import { ReceiveQueue } from './receive'
 import * as check from './validate'
 
@@ -98,7 +104,10 @@ export interface ConnStats {
  * What a Conn stands on: the native socket, or a test double speaking the
  * same batch format. `NativeConn` is one.
  */
-export type Transport = Omit<NativeConn, 'pid'> & { readonly pid: number }
+export type Transport = Omit<NativeConn, 'pid' | 'sendThenRead'> & {
+  readonly pid: number
+  sendThenRead?(datagram: Buffer): BatchJs | null
+}
 
 /** Batches as the binding delivers them. */
 export type BatchHandler = (
@@ -175,6 +184,8 @@ export class Conn {
   #refed = true
   #keepingAlive = false
   #closed = false
+  #inBatch = false
+  #early: BatchJs[] = []
   #lateReplies = 0
   #malformed = 0
 
@@ -299,7 +310,7 @@ export class Conn {
     })
 
     try {
-      this.#transmit('execute', [message])
+      this.#transmit('execute', [message], true)
     } catch (err) {
       this.#settle(sequence)?.reject(err)
     }
@@ -541,24 +552,35 @@ export class Conn {
     return Promise.resolve(messages)
   }
 
-  #transmit(op: string, messages: Message[]): void {
-    let size = 0
-    for (const m of messages) size += (m.header.length + 3) & ~3
-    const datagram = Buffer.alloc(size)
+  #transmit(op: string, messages: Message[], readReply = false): void {
+    const datagram =
+      messages.length === 1
+        ? marshalMessage(messages[0])
+        : Buffer.concat(messages.map(marshalMessage))
+    if (debugEnabled) logSent(messages)
 
-    let at = 0
-    for (const { header, data } of messages) {
-      datagram.writeUInt32LE(header.length, at)
-      datagram.writeUInt16LE(header.type, at + 4)
-      datagram.writeUInt16LE(header.flags, at + 6)
-      datagram.writeUInt32LE(header.sequence, at + 8)
-      datagram.writeUInt32LE(header.pid, at + 12)
-      datagram.set(data, at + HEADER_LENGTH)
-      at += (header.length + 3) & ~3
+    const sendThenRead = this.#native.sendThenRead
+    if (!readReply || this.#inBatch || sendThenRead === undefined) {
+      this.#call(op, () => this.#native.send(datagram))
+      return
     }
 
-    if (debugEnabled) logSent(messages)
-    this.#call(op, () => this.#native.send(datagram))
+    // Most requests are answered inside sendmsg; reading the reply here
+    // spares it the trip through the I/O thread. It is still routed from
+    // the event loop, or a loop of awaited executes would never yield.
+    const batch = this.#call(op, () =>
+      sendThenRead.call(this.#native, datagram),
+    )
+    if (batch === null) return
+    this.#early.push(batch)
+    if (this.#early.length === 1) setImmediate(() => this.#routeEarly())
+  }
+
+  /** Routes batches read by `#transmit`, which precede any later one. */
+  #routeEarly(): void {
+    const early = this.#early
+    this.#early = []
+    for (const b of early) this.#onBatch(b.data, b.records, b.extAcks)
   }
 
   #call<T>(op: string, work: () => T): T {
@@ -568,7 +590,17 @@ export class Conn {
 
   #onBatch(data: Buffer, records: Uint32Array, acks: ExtAckJs[]): void {
     if (this.#closed) return
+    if (this.#early.length > 0) this.#routeEarly()
+    this.#inBatch = true
+    try {
+      this.#route(data, records, acks)
+    } finally {
+      this.#inBatch = false
+    }
+    this.#updateRef()
+  }
 
+  #route(data: Buffer, records: Uint32Array, acks: ExtAckJs[]): void {
     for (let at = 0; at < records.length; at += RECORD_LEN) {
       switch (records[at + Field.Kind] & 0xff) {
         case Kind.Message:
@@ -584,7 +616,6 @@ export class Conn {
           this.#onFault(records, at)
       }
     }
-    this.#updateRef()
   }
 
   #onMessage(

@@ -66,6 +66,9 @@ pub struct Options {
 struct Entry {
     id: u64,
     socket: RwLock<Option<NlSocket>>,
+    /// Held while a burst is read and handed over, by whichever thread
+    /// reads: batches then reach the consumer in the order they were read.
+    reader: Mutex<()>,
     sink: Box<dyn Sink>,
     options: Options,
     stats: Stats,
@@ -101,6 +104,7 @@ pub fn register(
     let entry = Arc::new(Entry {
         id,
         socket: RwLock::new(Some(socket)),
+        reader: Mutex::new(()),
         sink,
         options,
         stats: Stats::default(),
@@ -138,6 +142,47 @@ impl Registration {
     /// paused socket be read again.
     pub fn release(&self, bytes: usize) {
         release(&self.entry, bytes, self.reactor);
+    }
+
+    /// Sends `datagram`, then reads up to `max_datagrams` of what
+    /// already arrived on the caller's thread: the kernel answers most
+    /// requests inside `sendmsg`, and the trip through the I/O thread
+    /// costs more than the request. Holding the reader lock across the send
+    /// keeps the I/O thread, woken by the reply, from taking it first.
+    ///
+    /// Reads nothing (`Ok(None)`) while the I/O thread is reading, or while
+    /// the consumer has batches not yet released: what is read here must
+    /// come after everything handed over before.
+    pub fn send_then_read(
+        &self,
+        datagram: &[u8],
+        builder: &mut BatchBuilder,
+        max_datagrams: usize,
+    ) -> Result<Option<Batch>> {
+        let entry = &self.entry;
+        let reading = entry.reader.try_lock().ok();
+        let socket = entry.socket.read().unwrap_or_else(|e| e.into_inner());
+        let Some(socket) = socket.as_ref() else {
+            return Err(SysError::new(libc::EBADF, "connection closed"));
+        };
+        let idle = entry.unreleased.load(Ordering::Acquire) == 0;
+        if reading.is_none() || !idle {
+            socket.send(datagram)?;
+            return Ok(None);
+        }
+
+        // Unwatched while this thread reads, the reply wakes nobody else.
+        let epoll = self.reactor.epoll;
+        arm(epoll, socket.fd(), entry.id, false);
+        let sent = socket.send(datagram);
+        if sent.is_ok() {
+            builder.set_raw(entry.options.raw);
+            read_burst(socket, entry, builder, max_datagrams);
+        }
+        arm(epoll, socket.fd(), entry.id, true);
+
+        sent?;
+        Ok((!builder.is_empty()).then(|| builder.take()))
     }
 
     /// A handle for `release` that can live apart from the registration
@@ -291,19 +336,7 @@ impl Reactor {
     fn arm(&self, entry: &Entry, readable: bool) {
         let socket = entry.socket.read().unwrap_or_else(|e| e.into_inner());
         if let Some(socket) = socket.as_ref() {
-            let events = if readable { libc::EPOLLIN as u32 } else { 0 };
-            let mut event = libc::epoll_event {
-                events,
-                u64: entry.id,
-            };
-            unsafe {
-                libc::epoll_ctl(
-                    self.epoll,
-                    libc::EPOLL_CTL_MOD,
-                    socket.fd(),
-                    &mut event,
-                )
-            };
+            arm(self.epoll, socket.fd(), entry.id, readable);
         }
     }
 
@@ -318,13 +351,14 @@ impl Reactor {
             return;
         }
 
+        let _reading = entry.reader.lock().unwrap_or_else(|e| e.into_inner());
         builder.set_raw(entry.options.raw);
         {
             let socket = entry.socket.read().unwrap_or_else(|e| e.into_inner());
             let Some(socket) = socket.as_ref() else {
                 return;
             };
-            read_burst(socket, entry, builder);
+            read_burst(socket, entry, builder, usize::MAX);
         }
         if builder.is_empty() {
             return;
@@ -339,8 +373,15 @@ impl Reactor {
     }
 }
 
-fn read_burst(socket: &NlSocket, entry: &Entry, builder: &mut BatchBuilder) {
-    while builder.spare_len() >= MIN_RECEIVE_SPACE {
+fn read_burst(
+    socket: &NlSocket,
+    entry: &Entry,
+    builder: &mut BatchBuilder,
+    max_datagrams: usize,
+) {
+    let mut read = 0;
+    while builder.spare_len() >= MIN_RECEIVE_SPACE && read < max_datagrams {
+        read += 1;
         match socket.recv(builder.spare()) {
             Ok(datagram) => {
                 entry.stats.datagrams.fetch_add(1, Ordering::Relaxed);
@@ -365,6 +406,14 @@ fn read_burst(socket: &NlSocket, entry: &Entry, builder: &mut BatchBuilder) {
             },
         }
     }
+}
+
+/// Watches `fd` for input again, or stops watching it, keeping it
+/// registered.
+fn arm(epoll: i32, fd: i32, token: u64, readable: bool) {
+    let events = if readable { libc::EPOLLIN as u32 } else { 0 };
+    let mut event = libc::epoll_event { events, u64: token };
+    unsafe { libc::epoll_ctl(epoll, libc::EPOLL_CTL_MOD, fd, &mut event) };
 }
 
 fn epoll_ctl(epoll: i32, op: i32, fd: i32, token: u64) -> Result<()> {

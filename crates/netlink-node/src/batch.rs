@@ -35,14 +35,32 @@ pub struct ExtAckJs {
 /// The arguments the batch callback is called with, spread.
 pub type BatchArgs = FnArgs<(Buffer, Uint32Array, Vec<ExtAckJs>)>;
 
+/// A batch read on the JavaScript thread, returned rather than called
+/// back with.
+#[napi(object)]
+pub struct BatchJs {
+    pub data: Buffer,
+    pub records: Uint32Array,
+    pub ext_acks: Vec<ExtAckJs>,
+}
+
 /// Moves a batch's memory into JavaScript values without copying it.
+pub fn to_object(batch: Batch) -> BatchJs {
+    BatchJs {
+        data: Buffer::from(batch.data),
+        records: Uint32Array::new(batch.records),
+        ext_acks: batch.ext_acks.into_iter().map(ext_ack).collect(),
+    }
+}
+
+/// `to_object`, as the arguments of the batch callback.
 pub fn to_js(batch: Batch) -> BatchArgs {
-    let acks = batch.ext_acks.into_iter().map(ext_ack).collect();
-    FnArgs::from((
-        Buffer::from(batch.data),
-        Uint32Array::new(batch.records),
-        acks,
-    ))
+    let BatchJs {
+        data,
+        records,
+        ext_acks,
+    } = to_object(batch);
+    FnArgs::from((data, records, ext_acks))
 }
 
 fn ext_ack(ext: ExtAck) -> ExtAckJs {

@@ -1,6 +1,7 @@
 //! `NativeConn`: one netlink socket registered with the I/O thread, and the
 //! threadsafe function its batches reach JavaScript through.
 
+use std::cell::RefCell;
 use std::sync::{Arc, OnceLock};
 
 use napi::bindgen_prelude::{Buffer, Function};
@@ -9,13 +10,13 @@ use napi::threadsafe_function::{
 };
 use napi::{Env, Status};
 use napi_derive::napi;
-use netlink_core::batch::Batch;
+use netlink_core::batch::{Batch, BatchBuilder};
 use netlink_core::netns::Netns;
 use netlink_core::options::{self, BpfInstruction};
 use netlink_core::reactor::{self, Registration, Releaser, Sink};
 use netlink_core::socket::{NlSocket, SocketConfig};
 
-use crate::batch::{self, BatchArgs};
+use crate::batch::{self, BatchArgs, BatchJs};
 use crate::error::{closed, invalid, to_napi};
 
 /// How to open a socket; validated by the caller, checked again here.
@@ -41,6 +42,19 @@ pub struct NativeStats {
     pub batches: f64,
     pub datagrams: f64,
     pub pauses: f64,
+}
+
+/// Datagrams `send_then_read` takes at most: enough for a reply and its
+/// acknowledgement, few enough that a dump, whose next chunk the kernel
+/// builds inside each receive, is left to the I/O thread.
+const READ_NOW_DATAGRAMS: usize = 4;
+
+thread_local! {
+    /// The read buffer of `send_then_read`, one per JavaScript thread.
+    static READ_NOW: RefCell<BatchBuilder> = RefCell::new(BatchBuilder::new(
+        READ_NOW_DATAGRAMS * reactor::MIN_RECEIVE_SPACE,
+        false,
+    ));
 }
 
 type BatchFunction =
@@ -124,6 +138,25 @@ impl NativeConn {
         let socket = self.registration.socket();
         let socket = socket.as_ref().ok_or_else(closed)?;
         socket.send(&datagram).map_err(to_napi)
+    }
+
+    /// Sends like `send`, then returns what already arrived if it can be
+    /// read on this thread in order; `null` leaves it to the I/O thread.
+    #[napi(catch_unwind)]
+    pub fn send_then_read(
+        &self,
+        datagram: Buffer,
+    ) -> napi::Result<Option<BatchJs>> {
+        READ_NOW.with(|builder| {
+            let mut builder = builder.try_borrow_mut().map_err(|_| {
+                invalid("send_then_read re-entered on one thread")
+            })?;
+            let batch = self
+                .registration
+                .send_then_read(&datagram, &mut builder, READ_NOW_DATAGRAMS)
+                .map_err(to_napi)?;
+            Ok(batch.map(batch::to_object))
+        })
     }
 
     /// Joins a multicast group.
