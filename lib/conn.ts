@@ -330,7 +330,8 @@ export class Conn {
   /** Sends several messages in one datagram (one `sendmsg`). */
   sendMessages(ms: MessageInit[]): Promise<Message[]> {
     if (!Array.isArray(ms)) {
-      throw check.typeError(`messages must be an array, got ${check.describe(ms)}`)
+      const got = check.describe(ms)
+      throw check.typeError(`messages must be an array, got ${got}`)
     }
     if (ms.length === 0) {
       throw check.rangeError('messages must hold at least one message')
@@ -396,7 +397,8 @@ export class Conn {
   setOption(option: ConnOption, enabled: boolean): void {
     check.integer('option', option, 1, 255)
     if (typeof enabled !== 'boolean') {
-      throw check.typeError(`enabled must be a boolean, got ${check.describe(enabled)}`)
+      const got = check.describe(enabled)
+      throw check.typeError(`enabled must be a boolean, got ${got}`)
     }
     if (!KNOWN_OPTIONS.has(option)) {
       throw check.rangeError(`option ${option} is not a ConnOption`)
@@ -521,7 +523,13 @@ export class Conn {
     }
 
     const field = (key: string, max: number, fallback: number) =>
-      check.optionalInteger(`${name}.header.${key}`, header[key], 0, max, fallback)
+      check.optionalInteger(
+        `${name}.header.${key}`,
+        header[key],
+        0,
+        max,
+        fallback,
+      )
     const type = field('type', U16, 0)
     const flags = field('flags', U16, 0) | HeaderFlags.Request
     const sequence = field('sequence', U32, 0) || this.#nextSequence()
@@ -633,24 +641,27 @@ export class Conn {
     const extAck = ack === 0 ? undefined : (acks[ack - 1] as ExtendedAck)
     const terminal = isTerminal(type, flags)
 
-    // Multicast never answers an execute, whatever its sequence says.
-    const pending = message.group === 0 ? this.#pending.get(sequence) : undefined
+    // Only the kernel's unicast answers an execute: not multicast, not a
+    // userspace peer, whatever sequence they carry.
+    const reply = message.group === 0 && message.port === 0
+    const pending = reply ? this.#pending.get(sequence) : undefined
     if (pending !== undefined) {
       this.#feed(pending, message, errno, extAck, terminal)
       return
     }
-    if (message.group === 0 && this.#abandoned.has(sequence)) {
+    if (reply && this.#abandoned.has(sequence)) {
       this.#lateReplies++
       if (terminal) this.#abandoned.delete(sequence)
       return
     }
 
-    if (message.group === 0 && this.#draining.has(sequence)) {
+    if (reply && this.#draining.has(sequence)) {
       if (terminal) this.#draining.delete(sequence)
       return
     }
-    if (message.group === 0) this.#trackReceiveDump(type, flags, sequence)
-    if (errno !== 0 && (type === HeaderType.Error || type === HeaderType.Done)) {
+    if (reply) this.#trackReceiveDump(type, flags, sequence)
+    const outcome = type === HeaderType.Error || type === HeaderType.Done
+    if (errno !== 0 && outcome) {
       message.error = new NetlinkError('receive', errno, { sequence, extAck })
     }
     this.#queue.push(message)
@@ -730,8 +741,9 @@ export class Conn {
         ? `a datagram of ${records[at + Field.Length]} bytes was truncated`
         : 'a malformed message was dropped'
 
-    const pending =
-      records[at + Field.Group] === 0 ? this.#settle(sequence) : undefined
+    const reply =
+      records[at + Field.Group] === 0 && records[at + Field.Port] === 0
+    const pending = reply ? this.#settle(sequence) : undefined
     const op = pending === undefined ? 'receive' : 'execute'
     const err = new NetlinkError(op, errno, { sequence, detail })
     if (pending !== undefined) pending.reject(err)
