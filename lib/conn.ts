@@ -175,6 +175,7 @@ export class Conn {
   readonly pid: number
 
   #native: Transport
+  #family: number
   #sequence: number
   #pending = new Map<number, Pending>()
   #abandoned = new Set<number>()
@@ -262,6 +263,7 @@ export class Conn {
     }
     this.#native = callNative('dial', () => open(options, onBatch))
     this.pid = this.#native.pid
+    this.#family = family
     this.#sequence = randomInt(1, 0x7fffffff)
     this.#queue = new ReceiveQueue(limit, () => this.#updateRef())
   }
@@ -565,7 +567,7 @@ export class Conn {
       messages.length === 1
         ? marshalMessage(messages[0])
         : Buffer.concat(messages.map(marshalMessage))
-    if (debugEnabled) logSent(messages)
+    if (debugEnabled) logSent(this.#family, messages)
 
     const sendThenRead = this.#native.sendThenRead
     if (!readReply || this.#inBatch || sendThenRead === undefined) {
@@ -632,7 +634,7 @@ export class Conn {
     at: number,
     acks: ExtAckJs[],
   ): void {
-    if (debugEnabled) logReceived(message)
+    if (debugEnabled) logReceived(this.#family, message)
     const { type, flags, sequence } = message.header
     if (type === HeaderType.Noop) return
 
