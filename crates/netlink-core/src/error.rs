@@ -29,6 +29,11 @@ impl SysError {
         SysError::new(errno, format!("{what}: {}", describe(errno)))
     }
 
+    /// The error of any use of a closed socket: `EBADF`.
+    pub fn closed() -> Self {
+        SysError::new(libc::EBADF, "connection closed")
+    }
+
     /// The errno of the last failed libc call on this thread.
     pub fn last(what: &str) -> Self {
         SysError::from_io(&io::Error::last_os_error(), what)

@@ -121,10 +121,20 @@ pub fn register(
 }
 
 impl Registration {
-    /// The socket, for sending and options; `None` once closed. Holds off
-    /// `close` while the guard lives: keep it short.
-    pub fn socket(&self) -> RwLockReadGuard<'_, Option<NlSocket>> {
+    /// The socket; `None` once closed. Holds off `close` while the guard
+    /// lives: keep it short.
+    fn socket(&self) -> RwLockReadGuard<'_, Option<NlSocket>> {
         self.entry.socket.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `op` on the open socket; `EBADF` once it is closed. `close`
+    /// waits for `op` to return.
+    pub fn with_socket<T>(
+        &self,
+        op: impl FnOnce(&NlSocket) -> Result<T>,
+    ) -> Result<T> {
+        let socket = self.socket();
+        op(socket.as_ref().ok_or_else(SysError::closed)?)
     }
 
     /// Counters of what this registration saw.
@@ -161,28 +171,27 @@ impl Registration {
     ) -> Result<Option<Batch>> {
         let entry = &self.entry;
         let reading = entry.reader.try_lock().ok();
-        let socket = entry.socket.read().unwrap_or_else(|e| e.into_inner());
-        let Some(socket) = socket.as_ref() else {
-            return Err(SysError::new(libc::EBADF, "connection closed"));
-        };
-        let idle = entry.unreleased.load(Ordering::Acquire) == 0;
-        if reading.is_none() || !idle {
-            socket.send(datagram)?;
-            return Ok(None);
-        }
+        self.with_socket(|socket| {
+            let idle = entry.unreleased.load(Ordering::Acquire) == 0;
+            if reading.is_none() || !idle {
+                socket.send(datagram)?;
+                return Ok(None);
+            }
 
-        // Unwatched while this thread reads, the reply wakes nobody else.
-        let epoll = self.reactor.epoll;
-        arm(epoll, socket.fd(), entry.id, false);
-        let sent = socket.send(datagram);
-        if sent.is_ok() {
-            builder.set_raw(entry.options.raw);
-            read_burst(socket, entry, builder, max_datagrams);
-        }
-        arm(epoll, socket.fd(), entry.id, true);
+            // Unwatched while this thread reads, the reply wakes nobody
+            // else.
+            let epoll = self.reactor.epoll;
+            arm(epoll, socket.fd(), entry.id, false);
+            let sent = socket.send(datagram);
+            if sent.is_ok() {
+                builder.set_raw(entry.options.raw);
+                read_burst(socket, entry, builder, max_datagrams);
+            }
+            arm(epoll, socket.fd(), entry.id, true);
 
-        sent?;
-        Ok((!builder.is_empty()).then(|| builder.take()))
+            sent?;
+            Ok((!builder.is_empty()).then(|| builder.take()))
+        })
     }
 
     /// A handle for `release` that can live apart from the registration
@@ -471,8 +480,7 @@ mod tests {
             pid: 0,
         }
         .write(&mut request);
-        let socket = registration.socket();
-        socket.as_ref().unwrap().send(&request).unwrap();
+        registration.with_socket(|s| s.send(&request)).unwrap();
     }
 
     #[test]
@@ -504,7 +512,8 @@ mod tests {
         registration.close();
 
         assert!(registration.is_closed());
-        assert!(registration.socket().is_none());
+        let err = registration.with_socket(|_| Ok(())).unwrap_err();
+        assert_eq!(err.errno, libc::EBADF);
         let _ = batches.try_iter().count();
         assert!(batches.recv_timeout(Duration::from_millis(50)).is_err());
 

@@ -17,7 +17,7 @@ use netlink_core::reactor::{self, Registration, Releaser, Sink};
 use netlink_core::socket::{NlSocket, SocketConfig};
 
 use crate::batch::{self, BatchArgs, BatchJs};
-use crate::error::{closed, invalid, to_napi};
+use crate::error::{invalid, to_napi};
 
 /// How to open a socket; validated by the caller, checked again here.
 #[napi(object)]
@@ -135,9 +135,9 @@ impl NativeConn {
     /// Sends one datagram (one or more messages) to the kernel.
     #[napi(catch_unwind)]
     pub fn send(&self, datagram: Buffer) -> napi::Result<()> {
-        let socket = self.registration.socket();
-        let socket = socket.as_ref().ok_or_else(closed)?;
-        socket.send(&datagram).map_err(to_napi)
+        self.registration
+            .with_socket(|socket| socket.send(&datagram))
+            .map_err(to_napi)
     }
 
     /// Sends like `send`, then returns what already arrived if it can be
@@ -177,7 +177,8 @@ impl NativeConn {
         self.with_fd(|fd| options::set_flag(fd, option, enabled))
     }
 
-    /// Attaches a classic BPF program given as packed `sock_filter`s.
+    /// Attaches a classic BPF program given as packed little-endian
+    /// `sock_filter`s.
     #[napi(catch_unwind)]
     pub fn set_bpf(&self, program: Buffer) -> napi::Result<()> {
         if program.len() % 8 != 0 {
@@ -186,10 +187,10 @@ impl NativeConn {
         let instructions: Vec<BpfInstruction> = program
             .chunks_exact(8)
             .map(|c| BpfInstruction {
-                code: u16::from_ne_bytes([c[0], c[1]]),
+                code: u16::from_le_bytes([c[0], c[1]]),
                 jt: c[2],
                 jf: c[3],
-                k: u32::from_ne_bytes([c[4], c[5], c[6], c[7]]),
+                k: u32::from_le_bytes([c[4], c[5], c[6], c[7]]),
             })
             .collect();
         self.with_fd(|fd| options::attach_filter(fd, &instructions))
@@ -263,9 +264,9 @@ impl NativeConn {
         &self,
         op: impl FnOnce(i32) -> netlink_core::Result<T>,
     ) -> napi::Result<T> {
-        let socket = self.registration.socket();
-        let socket = socket.as_ref().ok_or_else(closed)?;
-        op(socket.fd()).map_err(to_napi)
+        self.registration
+            .with_socket(|socket| op(socket.fd()))
+            .map_err(to_napi)
     }
 }
 

@@ -11,11 +11,6 @@ pub fn to_napi(err: SysError) -> napi::Error {
     napi::Error::from_reason(format!("{}:{}", err.errno, err.message))
 }
 
-/// The error of any call on a closed socket.
-pub fn closed() -> napi::Error {
-    to_napi(SysError::new(libc::EBADF, "connection closed"))
-}
-
 /// An argument the caller got wrong: `EINVAL`.
 pub fn invalid(message: impl Into<String>) -> napi::Error {
     to_napi(SysError::new(libc::EINVAL, message))
