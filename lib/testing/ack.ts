@@ -1,16 +1,13 @@
 /**
- * The payloads of NLMSG_ERROR and NLMSG_DONE, both ways: writing them as
- * the kernel's `netlink_ack` does, and reading them back as the binding's
- * parser does (`crates/netlink-core/src/ack.rs`), so that what a fake
- * Conn receives went through the same bytes a real one would.
+ * The payloads of NLMSG_ERROR and NLMSG_DONE, written as the kernel's
+ * `netlink_ack` writes them; the binding's parser reads them back.
  */
 import { endianness } from 'node:os'
 
-import type { ExtAckJs } from '../../binding'
-import { AttributeDecoder, AttributeEncoder } from '../attribute'
+import { AttributeEncoder } from '../attribute'
 import { marshalMessage } from '../codec'
 import { HeaderFlags } from '../constants'
-import { HEADER_LENGTH, align, type Message } from '../message'
+import { HEADER_LENGTH, type Message } from '../message'
 
 const HOST_BIG_ENDIAN = endianness() === 'BE'
 
@@ -49,12 +46,6 @@ export interface ErrorPayloadOptions {
   tlvs: boolean
 }
 
-/** What an NLMSG_ERROR or NLMSG_DONE says: a positive errno and TLVs. */
-export interface Outcome {
-  errno: number
-  extAck?: ExtAckJs
-}
-
 /**
  * The payload of an NLMSG_ERROR answering `request`, and the flags its
  * header needs: the errno negated, the request echoed (whole, or its
@@ -91,41 +82,6 @@ export function donePayload(errno: number): Buffer {
   return data
 }
 
-/**
- * Reads an NLMSG_ERROR payload as the binding does, or returns undefined
- * when it cannot hold the errno and the echoed header (the binding then
- * reports the message malformed). TLVs after an echo whose length cannot
- * be trusted are ignored, and a malformed TLV ends the reading quietly.
- */
-export function readError(
-  flags: number,
-  payload: Buffer,
-): Outcome | undefined {
-  if (payload.length < ERRNO_LENGTH + HEADER_LENGTH) return undefined
-  const errno = Math.abs(readI32(payload, 0))
-  if ((flags & HeaderFlags.AcknowledgeTLVs) === 0) return { errno }
-
-  let start = ERRNO_LENGTH + HEADER_LENGTH
-  if ((flags & HeaderFlags.Capped) === 0) {
-    const echoed = readU32(payload, ERRNO_LENGTH)
-    const end = ERRNO_LENGTH + echoed
-    if (echoed < HEADER_LENGTH || end > payload.length) return { errno }
-    start = align(end)
-  }
-  return withExtAck(errno, payload.subarray(start))
-}
-
-/**
- * Reads an NLMSG_DONE payload as the binding does: under 4 bytes means
- * errno 0; TLVs, when flagged, follow the errno directly.
- */
-export function readDone(flags: number, payload: Buffer): Outcome {
-  if (payload.length < ERRNO_LENGTH) return { errno: 0 }
-  const errno = Math.abs(readI32(payload, 0))
-  if ((flags & HeaderFlags.AcknowledgeTLVs) === 0) return { errno }
-  return withExtAck(errno, payload.subarray(ERRNO_LENGTH))
-}
-
 function encodeExtAck(extAck: ExtAckInit): Buffer {
   const e = new AttributeEncoder()
   if (extAck.message !== undefined) {
@@ -144,51 +100,4 @@ function encodeExtAck(extAck: ExtAckInit): Buffer {
     e.uint32(NLMSGERR_ATTR_MISS_NEST, extAck.missingNest)
   }
   return e.encode()
-}
-
-function withExtAck(errno: number, tlvs: Buffer): Outcome {
-  const extAck = decodeExtAck(tlvs)
-  return Object.keys(extAck).length === 0 ? { errno } : { errno, extAck }
-}
-
-/**
- * Decodes the attributes the fake can send. An integer of the wrong size
- * is skipped, as the binding skips it; `NLMSGERR_ATTR_POLICY`, which the
- * fake never sends, is skipped too.
- */
-function decodeExtAck(tlvs: Buffer): ExtAckJs {
-  const extAck: ExtAckJs = {}
-  const d = new AttributeDecoder(tlvs)
-  const u32 = (key: 'offset' | 'missingType' | 'missingNest') => {
-    if (d.length === 4) extAck[key] = d.uint32()
-  }
-
-  while (d.next()) {
-    switch (d.type) {
-      case NLMSGERR_ATTR_MSG:
-        extAck.message = d.string()
-        break
-      case NLMSGERR_ATTR_OFFS:
-        u32('offset')
-        break
-      case NLMSGERR_ATTR_COOKIE:
-        extAck.cookie = Buffer.from(d.bytes())
-        break
-      case NLMSGERR_ATTR_MISS_TYPE:
-        u32('missingType')
-        break
-      case NLMSGERR_ATTR_MISS_NEST:
-        u32('missingNest')
-        break
-    }
-  }
-  return extAck
-}
-
-function readI32(buf: Buffer, at: number): number {
-  return HOST_BIG_ENDIAN ? buf.readInt32BE(at) : buf.readInt32LE(at)
-}
-
-function readU32(buf: Buffer, at: number): number {
-  return HOST_BIG_ENDIAN ? buf.readUInt32BE(at) : buf.readUInt32LE(at)
 }

@@ -1,19 +1,23 @@
 /**
- * A fake transport: the far side of a `Conn` played by a function. It
- * speaks the binding's batch format, so every rule of the real `Conn`
+ * A fake transport: the far side of a `Conn` played by a function. Its
+ * replies are made into batches by the binding's own parser, so every rule of the real `Conn`
  * (sequence numbers, routing, multipart replies, errors, `receive()`,
  * close, abort) applies unchanged to what it sends.
  */
 import { constants } from 'node:os'
 
-import type { NativeStats, OpenOptions } from '../../binding'
+import {
+  batchOf,
+  type BatchJs,
+  type NativeStats,
+  type OpenOptions,
+} from '../../binding'
 import { marshalMessage, parseMessages } from '../codec'
 import type { BatchHandler, Transport } from '../conn'
 import { ConnOption, HeaderType } from '../constants'
 import type { Message, MessageInit } from '../message'
 import * as check from '../validate'
 import { errorPayload, type ExtAckInit } from './ack'
-import { encodeBatch, type Batch } from './batch'
 import { ErrorReply, ReplyBatches, type Reply } from './replies'
 
 const ERRNO = constants.errno
@@ -73,7 +77,7 @@ export class FakeTransport implements Transport {
   #options = new Map<number, boolean>()
   #readBuffer: number
   #writeBuffer = DEFAULT_WRITE_BUFFER
-  #outbox: Batch[] = []
+  #outbox: BatchJs[] = []
   #scheduled = false
   #closed = false
   #batches = 0
@@ -318,7 +322,7 @@ export class FakeTransport implements Transport {
 
   /** Queues a batch of one datagram, sent to `group` (0 for unicast). */
   #post(bytes: Buffer, group: number): void {
-    this.#outbox.push(encodeBatch([{ bytes, group }], this.#raw))
+    this.#outbox.push(batchOf(bytes, group, this.#raw))
     this.#pump()
   }
 
@@ -334,7 +338,7 @@ export class FakeTransport implements Transport {
 
       this.#batches++
       this.#datagrams++
-      this.#onBatch(batch.data, batch.records, batch.acks)
+      this.#onBatch(batch.data, batch.records, batch.extAcks)
       this.#pump()
     })
   }

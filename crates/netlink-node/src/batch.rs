@@ -4,7 +4,8 @@
 use napi::bindgen_prelude::{BigInt, Buffer, FnArgs, Uint32Array};
 use napi_derive::napi;
 use netlink_core::ack::{ExtAck, Policy};
-use netlink_core::batch::Batch;
+use netlink_core::batch::{Batch, BatchBuilder};
+use netlink_core::socket::Datagram;
 
 /// The policy of the attribute at fault (`NLMSGERR_ATTR_POLICY`).
 #[napi(object)]
@@ -89,4 +90,19 @@ fn policy(p: Policy) -> PolicyJs {
         bitfield32_mask: p.bitfield32_mask,
         mask: p.mask.map(BigInt::from),
     }
+}
+
+/// The batch the I/O thread would make of one datagram sent by the kernel
+/// to `group` (0 for unicast), for test doubles: a fake transport's replies
+/// then go through the very parser a socket's do.
+#[napi(catch_unwind)]
+pub fn batch_of(datagram: Buffer, group: u32, raw: bool) -> BatchJs {
+    let mut builder = BatchBuilder::new(datagram.len(), raw);
+    builder.spare().copy_from_slice(&datagram);
+    builder.push_datagram(&Datagram {
+        length: datagram.len(),
+        group,
+        ..Datagram::default()
+    });
+    to_object(builder.take())
 }
