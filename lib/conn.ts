@@ -148,7 +148,7 @@ const CONFIG_KEYS = [
 const U32 = 0xffffffff
 const U16 = 0xffff
 const MAX_MESSAGE = 64 << 20
-const MAX_ABANDONED = 4096
+const MAX_DISCARDING = 4096
 const ERRNO = constants.errno
 
 /**
@@ -178,14 +178,13 @@ export class Conn {
   #family: number
   #sequence: number
   #pending = new Map<number, Pending>()
-  #abandoned = new Set<number>()
+  /** Sequences whose remaining replies are dropped; true: count them. */
+  #discarding = new Map<number, boolean>()
   #queue: ReceiveQueue
   #receiveDumps = new Set<number>()
-  #draining = new Set<number>()
   #refed = true
   #keepingAlive = false
   #closed = false
-  #inBatch = false
   #early: BatchJs[] = []
   #lateReplies = 0
   #malformed = 0
@@ -570,7 +569,7 @@ export class Conn {
     if (debugEnabled) logSent(this.#family, messages)
 
     const sendThenRead = this.#native.sendThenRead
-    if (!readReply || this.#inBatch || sendThenRead === undefined) {
+    if (!readReply || sendThenRead === undefined) {
       this.#call(op, () => this.#native.send(datagram))
       return
     }
@@ -601,16 +600,7 @@ export class Conn {
   #onBatch(data: Buffer, records: Uint32Array, acks: ExtAckJs[]): void {
     if (this.#closed) return
     if (this.#early.length > 0) this.#routeEarly()
-    this.#inBatch = true
-    try {
-      this.#route(data, records, acks)
-    } finally {
-      this.#inBatch = false
-    }
-    this.#updateRef()
-  }
 
-  #route(data: Buffer, records: Uint32Array, acks: ExtAckJs[]): void {
     for (let at = 0; at < records.length; at += RECORD_LEN) {
       switch (records[at + Field.Kind] & 0xff) {
         case Kind.Message:
@@ -626,6 +616,7 @@ export class Conn {
           this.#onFault(records, at)
       }
     }
+    this.#updateRef()
   }
 
   #onMessage(
@@ -643,27 +634,21 @@ export class Conn {
     const extAck = ack === 0 ? undefined : (acks[ack - 1] as ExtendedAck)
     const terminal = isTerminal(type, flags)
 
-    // Only the kernel's unicast answers an execute: not multicast, not a
-    // userspace peer, whatever sequence they carry.
-    const reply = message.group === 0 && message.port === 0
+    const reply = isReply(message.group, message.port)
     const pending = reply ? this.#pending.get(sequence) : undefined
     if (pending !== undefined) {
       this.#feed(pending, message, errno, extAck, terminal)
       return
     }
-    if (reply && this.#abandoned.has(sequence)) {
-      this.#lateReplies++
-      if (terminal) this.#abandoned.delete(sequence)
+    const counted = reply ? this.#discarding.get(sequence) : undefined
+    if (counted !== undefined) {
+      if (counted) this.#lateReplies++
+      if (terminal) this.#discarding.delete(sequence)
       return
     }
 
-    if (reply && this.#draining.has(sequence)) {
-      if (terminal) this.#draining.delete(sequence)
-      return
-    }
-    if (reply) this.#trackReceiveDump(type, flags, sequence)
-    const outcome = type === HeaderType.Error || type === HeaderType.Done
-    if (errno !== 0 && outcome) {
+    if (reply) this.#trackReceiveDump(terminal, sequence)
+    if (errno !== 0 && isOutcome(type)) {
       message.error = new NetlinkError('receive', errno, { sequence, extAck })
     }
     this.#queue.push(message)
@@ -679,7 +664,7 @@ export class Conn {
     const { type, flags, sequence } = message.header
     if (flags & HeaderFlags.DumpInterrupted) pending.interrupted = true
 
-    if (type === HeaderType.Error || type === HeaderType.Done) {
+    if (isOutcome(type)) {
       this.#settle(sequence)
       if (errno !== 0) {
         const err = new NetlinkError('execute', errno, { sequence, extAck })
@@ -709,12 +694,17 @@ export class Conn {
 
   #abandon(sequence: number): void {
     if (this.#settle(sequence) === undefined) return
-    this.#abandoned.add(sequence)
-    if (this.#abandoned.size > MAX_ABANDONED) {
-      const oldest = this.#abandoned.values().next().value as number
-      this.#abandoned.delete(oldest)
-    }
+    this.#discard(sequence, true)
     this.#updateRef()
+  }
+
+  /** Drops what is still to come for `sequence`; `count`s late replies. */
+  #discard(sequence: number, count: boolean): void {
+    this.#discarding.set(sequence, count)
+    if (this.#discarding.size > MAX_DISCARDING) {
+      const oldest = this.#discarding.keys().next().value as number
+      this.#discarding.delete(oldest)
+    }
   }
 
   #onOverrun(): void {
@@ -743,8 +733,7 @@ export class Conn {
         ? `a datagram of ${records[at + Field.Length]} bytes was truncated`
         : 'a malformed message was dropped'
 
-    const reply =
-      records[at + Field.Group] === 0 && records[at + Field.Port] === 0
+    const reply = isReply(records[at + Field.Group], records[at + Field.Port])
     const pending = reply ? this.#settle(sequence) : undefined
     const op = pending === undefined ? 'receive' : 'execute'
     const err = new NetlinkError(op, errno, { sequence, detail })
@@ -752,8 +741,8 @@ export class Conn {
     else this.#queue.push(err)
   }
 
-  #trackReceiveDump(type: number, flags: number, sequence: number): void {
-    if (isTerminal(type, flags)) this.#receiveDumps.delete(sequence)
+  #trackReceiveDump(terminal: boolean, sequence: number): void {
+    if (terminal) this.#receiveDumps.delete(sequence)
     else this.#receiveDumps.add(sequence)
   }
 
@@ -761,10 +750,10 @@ export class Conn {
     if (this.#receiveDumps.size === 0 || this.#queue.waiting > 0) return
     const dumps = this.#receiveDumps
     this.#receiveDumps = new Set()
-    for (const sequence of dumps) this.#draining.add(sequence)
+    for (const sequence of dumps) this.#discard(sequence, false)
 
     this.#queue.discard(
-      (m) => m.group === 0 && dumps.has(m.header.sequence),
+      (m) => isReply(m.group, m.port) && dumps.has(m.header.sequence),
     )
   }
 
@@ -780,10 +769,22 @@ export class Conn {
 
 const KNOWN_OPTIONS = new Set<number>(Object.values(ConnOption))
 
+/**
+ * Whether a message can answer a request: only the kernel's unicast can,
+ * not multicast and not a userspace peer, whatever sequence they carry.
+ */
+function isReply(group: number, port: number): boolean {
+  return group === 0 && port === 0
+}
+
+/** Whether a message type reports how a request ended (ERROR, DONE). */
+function isOutcome(type: number): boolean {
+  return type === HeaderType.Error || type === HeaderType.Done
+}
+
 /** Whether a message ends its reply: not part of a multipart one. */
 function isTerminal(type: number, flags: number): boolean {
-  if (type === HeaderType.Error || type === HeaderType.Done) return true
-  return (flags & HeaderFlags.Multi) === 0
+  return isOutcome(type) || (flags & HeaderFlags.Multi) === 0
 }
 
 function closedError(op: string): NetlinkError {

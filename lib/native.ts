@@ -13,7 +13,7 @@ export function callNative<T>(op: string, call: () => T): T {
 }
 
 /** A `NetlinkError` for an error thrown by the binding. */
-export function fromNative(op: string, err: unknown): Error {
+function fromNative(op: string, err: unknown): Error {
   const message = err instanceof Error ? err.message : String(err)
   const match = /^(\d+):(.*)$/s.exec(message)
   if (match === null) return err instanceof Error ? err : new Error(message)
