@@ -90,13 +90,12 @@ impl Batch {
 }
 
 /// Builds batches: the reader receives straight into `spare()`, then says
-/// what arrived. Only `take` allocates: the batch's own exact-size copy,
-/// so memory handed to a consumer is never written again.
+/// what arrived. `take` hands over an exact-size copy of the bytes, so
+/// memory given to a consumer is never written again.
 pub struct BatchBuilder {
     buf: Vec<u8>,
     used: usize,
-    records: Vec<u32>,
-    ext_acks: Vec<ExtAck>,
+    out: Records,
     raw: bool,
 }
 
@@ -107,8 +106,7 @@ impl BatchBuilder {
         BatchBuilder {
             buf: vec![0; capacity],
             used: 0,
-            records: Vec::new(),
-            ext_acks: Vec::new(),
+            out: Records::default(),
             raw,
         }
     }
@@ -130,34 +128,39 @@ impl BatchBuilder {
 
     /// Whether nothing was recorded since the last `take`.
     pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
+        self.out.records.is_empty()
     }
 
     /// Records the datagram `recv` just wrote at the start of `spare()`.
     pub fn push_datagram(&mut self, datagram: &Datagram) {
         let start = self.used;
         let end = start + datagram.length.min(self.spare_len());
+        let bytes = &self.buf[start..end];
         let meta = Meta::of(datagram);
 
         if datagram.truncated {
-            let header = Header::parse(&self.buf[start..end]);
-            self.push(kind::TRUNCATED, &meta, start, 0, header, libc::EMSGSIZE);
+            let header = Header::parse(bytes).unwrap_or_default();
+            let errno = libc::EMSGSIZE;
+            self.out
+                .push(kind::TRUNCATED, &meta, start, 0, header, errno);
             return;
         }
         if self.raw {
-            self.push(kind::DATAGRAM, &meta, start, end - start, None, 0);
-            self.used = end;
-            return;
+            let header = Header::default();
+            self.out
+                .push(kind::DATAGRAM, &meta, start, bytes.len(), header, 0);
+        } else {
+            self.out.split(bytes, start, &meta);
         }
-
-        self.split(start, end, &meta);
         self.used = end;
     }
 
     /// Records that the socket overran before the datagrams to come.
     pub fn push_overrun(&mut self) {
-        let meta = Meta::default();
-        self.push(kind::OVERRUN, &meta, self.used, 0, None, libc::ENOBUFS);
+        let (meta, header) = (Meta::default(), Header::default());
+        let errno = libc::ENOBUFS;
+        self.out
+            .push(kind::OVERRUN, &meta, self.used, 0, header, errno);
     }
 
     /// Hands over everything recorded as a batch and starts afresh.
@@ -166,75 +169,68 @@ impl BatchBuilder {
         self.used = 0;
         Batch {
             data,
-            records: mem::take(&mut self.records),
-            ext_acks: mem::take(&mut self.ext_acks),
+            records: mem::take(&mut self.out.records),
+            ext_acks: mem::take(&mut self.out.ext_acks),
         }
     }
+}
 
-    fn split(&mut self, start: usize, end: usize, meta: &Meta) {
-        // `frames` borrows the buffer; records go to a field beside it.
-        let buf = mem::take(&mut self.buf);
-        for frame in message::frames(&buf[start..end]) {
+/// The records of the batch being built, apart from the read buffer they
+/// describe.
+#[derive(Default)]
+struct Records {
+    records: Vec<u32>,
+    ext_acks: Vec<ExtAck>,
+}
+
+impl Records {
+    /// Records the messages of `datagram`, which starts at `start` in the
+    /// read buffer; a fault ends it with a malformed record.
+    fn split(&mut self, datagram: &[u8], start: usize, meta: &Meta) {
+        for frame in message::frames(datagram) {
             let frame = match frame {
                 Ok(frame) => frame,
                 Err(fault) => {
-                    let at = start + fault_offset(&fault);
-                    let header = Header::parse(&buf[at..end]);
-                    self.push(
-                        kind::MALFORMED,
-                        meta,
-                        at,
-                        0,
-                        header,
-                        libc::EBADMSG,
-                    );
+                    let at = fault.offset();
+                    let header = Header::parse(&datagram[at..]);
+                    let header = header.unwrap_or_default();
+                    let errno = libc::EBADMSG;
+                    let offset = start + at;
+                    self.push(kind::MALFORMED, meta, offset, 0, header, errno);
                     break;
                 }
             };
 
             let offset = start + frame.offset;
             let length = message::NLMSG_HDRLEN + frame.payload.len();
-            let header = Some(frame.header);
-            match frame.header.kind {
-                NLMSG_ERROR => {
-                    match ack::parse_error(&frame.header, frame.payload) {
-                        Ok(parsed) => {
-                            self.push_ack(meta, offset, length, header, parsed)
-                        }
-                        Err(_) => self.push(
-                            kind::MALFORMED,
-                            meta,
-                            offset,
-                            length,
-                            header,
-                            libc::EBADMSG,
-                        ),
+            let header = frame.header;
+            let (what, errno, ext) = match header.kind {
+                NLMSG_ERROR => match ack::parse_error(&header, frame.payload) {
+                    Ok(ack) => (kind::MESSAGE, ack.errno, ack.ext),
+                    // Too short for its errno: it cannot answer anything.
+                    Err(_) => {
+                        (kind::MALFORMED, libc::EBADMSG, ExtAck::default())
                     }
-                }
+                },
                 NLMSG_DONE => {
-                    let parsed = ack::parse_done(&frame.header, frame.payload);
-                    self.push_ack(meta, offset, length, header, parsed);
+                    let ack = ack::parse_done(&header, frame.payload);
+                    (kind::MESSAGE, ack.errno, ack.ext)
                 }
-                _ => self.push(kind::MESSAGE, meta, offset, length, header, 0),
-            }
+                _ => (kind::MESSAGE, 0, ExtAck::default()),
+            };
+            self.push(what, meta, offset, length, header, errno);
+            self.attach(ext);
         }
-        self.buf = buf;
     }
 
-    fn push_ack(
-        &mut self,
-        meta: &Meta,
-        offset: usize,
-        length: usize,
-        header: Option<Header>,
-        parsed: ack::Ack,
-    ) {
-        self.push(kind::MESSAGE, meta, offset, length, header, parsed.errno);
-        if !parsed.ext.is_empty() {
-            self.ext_acks.push(parsed.ext);
-            let last = self.records.len() - RECORD_LEN + field::EXT_ACK;
-            self.records[last] = self.ext_acks.len() as u32;
+    /// Points the last record at `ext`, when the kernel said anything.
+    fn attach(&mut self, ext: ExtAck) {
+        if ext.is_empty() {
+            return;
         }
+        self.ext_acks.push(ext);
+        let last = self.records.len() - RECORD_LEN + field::EXT_ACK;
+        self.records[last] = self.ext_acks.len() as u32;
     }
 
     fn push(
@@ -243,20 +239,12 @@ impl BatchBuilder {
         meta: &Meta,
         offset: usize,
         length: usize,
-        header: Option<Header>,
+        header: Header,
         errno: i32,
     ) {
-        let header = header.unwrap_or(Header {
-            length: 0,
-            kind: 0,
-            flags: 0,
-            sequence: 0,
-            pid: 0,
-        });
-        let nsid_flag = if meta.nsid.is_some() {
-            kind::HAS_NSID
-        } else {
-            0
+        let nsid_flag = match meta.nsid {
+            Some(_) => kind::HAS_NSID,
+            None => 0,
         };
         self.records.extend_from_slice(&[
             kind | nsid_flag,
@@ -289,14 +277,6 @@ impl Meta {
             group: datagram.group,
             nsid: datagram.nsid,
         }
-    }
-}
-
-fn fault_offset(fault: &message::FrameError) -> usize {
-    match *fault {
-        message::FrameError::Trailing { offset, .. }
-        | message::FrameError::ShortLength { offset, .. }
-        | message::FrameError::PastEnd { offset, .. } => offset,
     }
 }
 

@@ -62,7 +62,7 @@ pub fn align(len: usize) -> usize {
 }
 
 /// A netlink message header (`struct nlmsghdr`), in host byte order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Header {
     /// The length of the message in bytes, header included, padding not.
     pub length: u32,
@@ -147,6 +147,17 @@ pub enum FrameError {
         /// How many bytes the datagram holds from `offset` on.
         remaining: usize,
     },
+}
+
+impl FrameError {
+    /// Where the fault starts in the datagram.
+    pub fn offset(&self) -> usize {
+        match *self {
+            FrameError::Trailing { offset, .. }
+            | FrameError::ShortLength { offset, .. }
+            | FrameError::PastEnd { offset, .. } => offset,
+        }
+    }
 }
 
 impl fmt::Display for FrameError {
