@@ -1,0 +1,98 @@
+/**
+ * The two shapes every rtnetlink collection's requests take: a dump that
+ * returns every object of a kind, and a change the kernel acknowledges.
+ */
+import type { Conn } from '../conn'
+import { HeaderFlags } from '../constants'
+import type { AttributeDecoder } from '../attribute'
+import type { Message } from '../message'
+
+/** An attribute the typed decoders do not model, kept as bytes. */
+export interface RawAttribute {
+  /** The attribute type, flags included. */
+  type: number
+  /** Its payload; a copy, safe to keep. */
+  data: Buffer
+}
+
+/** Flags of a request that creates (`NLM_F_CREATE|NLM_F_EXCL`). */
+export const CREATE = HeaderFlags.Create | HeaderFlags.Excl
+/** Flags of a request that creates or replaces. */
+export const REPLACE = HeaderFlags.Create | HeaderFlags.Replace
+
+/**
+ * Dumps the objects of a kind: `type` is the `RTM_GET*` and `body` the
+ * fixed header (plus any filter attributes). Resolves with the kernel's
+ * messages; rejects with its NetlinkError.
+ */
+export function dump(
+  conn: Conn,
+  type: number,
+  body: Buffer,
+): Promise<Message[]> {
+  return conn.execute({
+    header: { type, flags: HeaderFlags.Request | HeaderFlags.Dump },
+    data: body,
+  })
+}
+
+/**
+ * Requests a change and waits for the kernel's acknowledgement; rejects
+ * with the kernel's error and extended acknowledgement.
+ */
+export async function change(
+  conn: Conn,
+  type: number,
+  flags: number,
+  body: Buffer,
+): Promise<void> {
+  await conn.execute({
+    header: {
+      type,
+      flags: HeaderFlags.Request | HeaderFlags.Acknowledge | flags,
+    },
+    data: body,
+  })
+}
+
+/** Asks for one object (`RTM_GET*` without dump); resolves with it. */
+export async function getOne(
+  conn: Conn,
+  type: number,
+  body: Buffer,
+): Promise<Message | undefined> {
+  const replies = await conn.execute({
+    header: { type, flags: HeaderFlags.Request },
+    data: body,
+  })
+  return replies[0]
+}
+
+/** Copies the decoder's current attribute out as a `RawAttribute`. */
+export function rawAttribute(d: AttributeDecoder): RawAttribute {
+  return { type: d.type | d.typeFlags, data: Buffer.from(d.bytes()) }
+}
+
+/**
+ * MalformedError reports a message of a kind the decoders know whose
+ * bytes do not fit it: a fixed header cut short, a bad attribute. `code`
+ * is `'ERR_NETLINK_MALFORMED'`; the decoder's own error is `cause`.
+ */
+export class MalformedError extends Error {
+  readonly code = 'ERR_NETLINK_MALFORMED'
+
+  constructor(message: string, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause })
+    this.name = 'MalformedError'
+  }
+}
+
+/** Throws a MalformedError unless `data` holds `size` bytes of `what`. */
+export function needBytes(data: Buffer, size: number, what: string): void {
+  if (data.length < size) {
+    throw new MalformedError(
+      `${what} message of ${data.length} bytes is shorter than its ` +
+        `${size}-byte header`,
+    )
+  }
+}
