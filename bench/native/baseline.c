@@ -1,0 +1,214 @@
+/*
+ * The bare native baseline of the benchmark: a netlink socket, sendto,
+ * recv and a walk over the message headers, nothing more. Each run does
+ * one piece of work inside the network namespace it is started in and
+ * prints one JSON line with what it measured.
+ *
+ *   baseline routes            dump IPv4 routes
+ *   baseline links             dump links
+ *   baseline execute COUNT     COUNT sequential RTM_GETLINK for index 1
+ *   baseline listen EXPECTED   count RTM_NEWROUTE notifications of the
+ *                              IPv4 route group until EXPECTED arrived,
+ *                              or a second passed without any after a
+ *                              line came on standard input
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DUMP_BUFFER (1 << 20)
+
+static char buffer[DUMP_BUFFER];
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double cpu_seconds(void)
+{
+	struct rusage usage;
+
+	getrusage(RUSAGE_SELF, &usage);
+	return usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 +
+	       usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
+}
+
+static void fail(const char *what)
+{
+	fprintf(stderr, "baseline: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static int open_route(unsigned int groups)
+{
+	struct sockaddr_nl local = { .nl_family = AF_NETLINK };
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+
+	if (fd < 0)
+		fail("socket");
+	local.nl_groups = groups;
+	if (bind(fd, (struct sockaddr *)&local, sizeof(local)) < 0)
+		fail("bind");
+	return fd;
+}
+
+static void send_request(int fd, unsigned short type, unsigned short flags,
+			 unsigned int sequence, const void *body, size_t len)
+{
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	char request[NLMSG_SPACE(64)];
+	struct nlmsghdr *h = (struct nlmsghdr *)request;
+
+	memset(request, 0, sizeof(request));
+	h->nlmsg_len = NLMSG_LENGTH(len);
+	h->nlmsg_type = type;
+	h->nlmsg_flags = NLM_F_REQUEST | flags;
+	h->nlmsg_seq = sequence;
+	memcpy(NLMSG_DATA(h), body, len);
+	if (sendto(fd, request, h->nlmsg_len, 0, (struct sockaddr *)&kernel,
+		   sizeof(kernel)) < 0)
+		fail("sendto");
+}
+
+/* Reads a dump to its DONE; returns its messages and adds their bytes. */
+static long read_dump(int fd, unsigned int sequence, long *bytes)
+{
+	long messages = 0;
+
+	for (;;) {
+		ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
+		struct nlmsghdr *h = (struct nlmsghdr *)buffer;
+
+		if (n < 0)
+			fail("recv");
+		for (; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_seq != sequence)
+				continue;
+			if (h->nlmsg_type == NLMSG_DONE)
+				return messages;
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				errno = -((struct nlmsgerr *)NLMSG_DATA(h))->error;
+				fail("dump");
+			}
+			messages++;
+			*bytes += h->nlmsg_len;
+		}
+	}
+}
+
+static int dump(unsigned short type, const void *body, size_t len)
+{
+	int fd = open_route(0);
+	long bytes = 0;
+	double start = now();
+	long messages;
+
+	send_request(fd, type, NLM_F_DUMP, 1, body, len);
+	messages = read_dump(fd, 1, &bytes);
+	printf("{\"messages\":%ld,\"bytes\":%ld,\"seconds\":%.9f}\n", messages,
+	       bytes, now() - start);
+	return 0;
+}
+
+static int execute(long count)
+{
+	struct ifinfomsg link = { .ifi_family = AF_UNSPEC, .ifi_index = 1 };
+	int fd = open_route(0);
+	double start = now();
+
+	for (long i = 1; i <= count; i++) {
+		struct nlmsghdr *h = (struct nlmsghdr *)buffer;
+		ssize_t n;
+
+		send_request(fd, RTM_GETLINK, 0, i, &link, sizeof(link));
+		n = recv(fd, buffer, sizeof(buffer), 0);
+		if (n < 0)
+			fail("recv");
+		if (!NLMSG_OK(h, n) || h->nlmsg_seq != (unsigned int)i ||
+		    h->nlmsg_type != RTM_NEWLINK) {
+			errno = EPROTO;
+			fail("execute reply");
+		}
+	}
+	printf("{\"messages\":%ld,\"seconds\":%.9f}\n", count, now() - start);
+	return 0;
+}
+
+static int listen_routes(long expected)
+{
+	int fd = open_route(RTMGRP_IPV4_ROUTE);
+	struct pollfd watch[2] = {
+		{ .fd = fd, .events = POLLIN },
+		{ .fd = 0, .events = POLLIN },
+	};
+	long events = 0, overruns = 0;
+	double cpu = 0;
+	int sent = 0, started = 0;
+
+	printf("ready\n");
+	fflush(stdout);
+	while (events < expected) {
+		int ready = poll(watch, sent ? 1 : 2, sent ? 1000 : 60000);
+
+		if (ready == 0)
+			break;
+		if (!sent && watch[1].revents) {
+			sent = 1;
+			continue;
+		}
+		for (;;) {
+			ssize_t n = recv(fd, buffer, sizeof(buffer),
+					 MSG_DONTWAIT);
+			struct nlmsghdr *h = (struct nlmsghdr *)buffer;
+
+			if (n < 0 && errno == ENOBUFS) {
+				overruns++;
+				continue;
+			}
+			if (n < 0)
+				break;
+			if (!started) {
+				started = 1;
+				cpu = cpu_seconds();
+			}
+			for (; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n))
+				if (h->nlmsg_type == RTM_NEWROUTE)
+					events++;
+		}
+	}
+	printf("{\"events\":%ld,\"overruns\":%ld,\"cpuSeconds\":%.9f}\n",
+	       events, overruns, started ? cpu_seconds() - cpu : 0);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct rtmsg route = { .rtm_family = AF_INET };
+	struct ifinfomsg link = { .ifi_family = AF_UNSPEC };
+	const char *work = argc > 1 ? argv[1] : "";
+	long count = argc > 2 ? atol(argv[2]) : 0;
+
+	if (strcmp(work, "routes") == 0)
+		return dump(RTM_GETROUTE, &route, sizeof(route));
+	if (strcmp(work, "links") == 0)
+		return dump(RTM_GETLINK, &link, sizeof(link));
+	if (strcmp(work, "execute") == 0 && count > 0)
+		return execute(count);
+	if (strcmp(work, "listen") == 0 && count > 0)
+		return listen_routes(count);
+	fprintf(stderr, "usage: baseline routes|links|execute N|listen N\n");
+	return 2;
+}

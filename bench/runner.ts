@@ -1,0 +1,144 @@
+/**
+ * Runs one tool's work in a child process inside the benchmark's
+ * namespace (`ip netns exec`) and reads its figures: the native baseline
+ * directly, the Node.js tools through `worker.js`. A child that crashes,
+ * fails or overstays its time is that tool's failure, reported with the
+ * reason.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { join } from 'node:path'
+
+import type { Namespace } from './namespace'
+
+/** A run's figures, or why there are none. */
+export type Outcome<T> =
+  | { ok: true; figures: T | null }
+  | { ok: false; reason: string }
+
+/** The tools, by the names the table shows. */
+export const TOOLS = ['baseline', 'library', 'npm-netlink'] as const
+export type ToolName = (typeof TOOLS)[number]
+
+/** Longest a single run may take. */
+const RUN_TIMEOUT_MS = 120_000
+
+const WORKER = join(__dirname, 'worker.js')
+
+/** What the baseline binary calls each piece of work. */
+const NATIVE_WORK: Record<string, string | undefined> = {
+  routes: 'routes',
+  links: 'links',
+  execute: 'execute',
+  listen: 'listen',
+}
+
+/** Starts the child that does `work` with `tool`, or undefined. */
+function start(
+  ns: Namespace,
+  baseline: string,
+  tool: ToolName,
+  work: string,
+  count: number,
+): ChildProcess | undefined {
+  let command: string[]
+  if (tool === 'baseline') {
+    const native = NATIVE_WORK[work]
+    if (native === undefined) return undefined
+    command = [baseline, native, String(count)]
+  } else {
+    command = [process.execPath, WORKER, tool, work, String(count)]
+  }
+  return spawn('ip', ['netns', 'exec', ns.name, ...command], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
+}
+
+/** Runs `work` with `tool` and returns its figures. */
+export function runWork<T>(
+  ns: Namespace,
+  baseline: string,
+  tool: ToolName,
+  work: string,
+  count: number,
+): Promise<Outcome<T>> {
+  const child = start(ns, baseline, tool, work, count)
+  if (child === undefined) {
+    return Promise.resolve({ ok: true, figures: null })
+  }
+  child.stdin?.end()
+  return finish<T>(child)
+}
+
+/**
+ * Runs a listener with `tool`, makes the burst with `burst` once it is
+ * subscribed, tells it the burst was sent, and returns its figures.
+ */
+export async function runListener<T>(
+  ns: Namespace,
+  baseline: string,
+  tool: ToolName,
+  expected: number,
+  burst: () => Promise<void>,
+): Promise<Outcome<T>> {
+  const child = start(ns, baseline, tool, 'listen', expected)
+  if (child === undefined) return { ok: true, figures: null }
+  const finished = finish<T>(child)
+
+  const ready = await new Promise<boolean>((resolve) => {
+    let seen = ''
+    const onData = (chunk: Buffer) => {
+      seen += chunk.toString()
+      if (!seen.includes('ready\n')) return
+      child.stdout?.off('data', onData)
+      resolve(true)
+    }
+    child.stdout?.on('data', onData)
+    child.once('exit', () => resolve(false))
+  })
+  if (ready) {
+    try {
+      await burst()
+    } finally {
+      child.stdin?.end('sent\n')
+    }
+  }
+  return finished
+}
+
+function finish<T>(child: ChildProcess): Promise<Outcome<T>> {
+  let stdout = ''
+  let stderr = ''
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  child.stdin?.on('error', () => {})
+  const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS)
+
+  return new Promise((resolve) => {
+    child.once('close', (code, signal) => {
+      clearTimeout(timer)
+      if (signal !== null) {
+        resolve({ ok: false, reason: `killed by ${signal}` })
+        return
+      }
+      if (code !== 0) {
+        const why = firstLine(stderr) || `exit code ${code}`
+        resolve({ ok: false, reason: why })
+        return
+      }
+      try {
+        resolve({ ok: true, figures: JSON.parse(lastLine(stdout)) as T })
+      } catch {
+        resolve({ ok: false, reason: 'printed no figures' })
+      }
+    })
+  })
+}
+
+function firstLine(text: string): string {
+  return text.trim().split('\n')[0] ?? ''
+}
+
+function lastLine(text: string): string {
+  const lines = text.trim().split('\n')
+  return lines[lines.length - 1] ?? ''
+}

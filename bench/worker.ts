@@ -1,0 +1,72 @@
+/**
+ * One benchmark run of one Node.js tool, in a process of its own so that
+ * a tool that crashes (npm `netlink` aborts on an overrun) is reported as
+ * that tool's failure, not the benchmark's:
+ *
+ *   node bench/worker.js TOOL WORK [COUNT]
+ *
+ * TOOL is `library` or `npm-netlink`; WORK one of `routes`, `links`,
+ * `typed-links`, `execute`, `in-flight`, `listen`. It prints one JSON
+ * line with the figures (`null`: the tool cannot do this work). `listen`
+ * prints `ready` first and takes a line on standard input as the sign
+ * that the burst was sent.
+ */
+import { library } from './tools/library'
+import { npmNetlink } from './tools/npm-netlink'
+import type { Tool } from './work'
+
+const TOOLS: Record<string, Tool> = {
+  library,
+  'npm-netlink': npmNetlink,
+}
+
+/** Requests kept in flight by the `in-flight` work. */
+const IN_FLIGHT = 64
+
+async function main(): Promise<void> {
+  const [toolName = '', work = '', countArg = '0'] = process.argv.slice(2)
+  const tool = TOOLS[toolName]
+  const count = Number(countArg)
+  if (tool === undefined) throw new Error(`unknown tool ${toolName}`)
+
+  const result = await run(tool, work, count)
+  process.stdout.write(JSON.stringify(result ?? null) + '\n')
+}
+
+function run(tool: Tool, work: string, count: number): Promise<unknown> {
+  switch (work) {
+    case 'routes':
+      return tool.routes()
+    case 'links':
+      return tool.links(false)
+    case 'typed-links':
+      return tool.links(true)
+    case 'execute':
+      return tool.execute(count, 1)
+    case 'in-flight':
+      return tool.execute(count, IN_FLIGHT)
+    case 'listen':
+      return tool.listen(count, ready, lineOnStdin())
+    default:
+      throw new Error(`unknown work ${work}`)
+  }
+}
+
+function ready(): void {
+  process.stdout.write('ready\n')
+}
+
+function lineOnStdin(): Promise<void> {
+  return new Promise((resolve) => {
+    process.stdin.once('data', () => resolve())
+    process.stdin.once('end', () => resolve())
+  })
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`${err?.stack ?? err}\n`)
+    process.exit(1)
+  },
+)
