@@ -1,0 +1,4 @@
+// The ES module entry of netlink-node/genetlink: the exports of the CommonJS
+// build under the same names. Both entries share one module instance, so
+// what either returns is of the same classes.
+export * from '../genetlink.js'
