@@ -1,0 +1,502 @@
+/**
+ * Neighbours (`RTM_*NEIGH`): the typed `Neighbour` a `struct ndmsg` and
+ * its `NDA_*` attributes describe (ARP and NDP entries, and the bridge
+ * forwarding entries the kernel announces), and `Neighbours`, the
+ * collection that lists, adds and deletes them.
+ */
+import { AttributeDecoder, AttributeEncoder } from '../attribute'
+import type { Conn } from '../conn'
+import type { Message } from '../message'
+import * as check from '../validate'
+import { RTM_DELNEIGH, RTM_GETNEIGH, RTM_NEWNEIGH } from './constants'
+import { bitNames, bitsOf, type BitTable } from './enum'
+import { readI32, readU16, readU32, writeI32, writeU16 } from './host-order'
+import {
+  AF_BRIDGE,
+  AF_INET,
+  AF_INET6,
+  AF_UNSPEC,
+  formatIP,
+  formatMAC,
+  parseIP,
+  parseMAC,
+} from './ip'
+import { checkRaw, encodeRaw } from './raw'
+import {
+  CREATE,
+  MalformedError,
+  REPLACE,
+  change,
+  dump,
+  needBytes,
+  rawAttribute,
+  type RawAttribute,
+} from './request'
+
+/** Size of `struct ndmsg`. */
+const NDMSG = 12
+
+const NDA_DST = 1
+const NDA_LLADDR = 2
+const NDA_CACHEINFO = 3
+const NDA_PROBES = 4
+const NDA_VLAN = 5
+const NDA_IFINDEX = 8
+const NDA_MASTER = 9
+const NDA_FLAGS_EXT = 15
+
+/** `NUD_PERMANENT`: an entry the kernel never ages out. */
+const NUD_PERMANENT = 0x80
+
+/** `NUD_*` states, named as iproute2 prints them. */
+const STATES: BitTable = [
+  [0x01, 'INCOMPLETE'],
+  [0x02, 'REACHABLE'],
+  [0x04, 'STALE'],
+  [0x08, 'DELAY'],
+  [0x10, 'PROBE'],
+  [0x20, 'FAILED'],
+  [0x40, 'NOARP'],
+  [0x80, 'PERMANENT'],
+]
+
+/** `NTF_*` flags of `ndm_flags`, as iproute2 names them. */
+const FLAGS: BitTable = [
+  [0x01, 'use'],
+  [0x02, 'self'],
+  [0x04, 'master'],
+  [0x08, 'proxy'],
+  [0x10, 'extern_learn'],
+  [0x20, 'offload'],
+  [0x40, 'sticky'],
+  [0x80, 'router'],
+]
+
+/** `NTF_EXT_*` flags of `NDA_FLAGS_EXT`, placed after `FLAGS`' bits. */
+const EXT_FLAGS: BitTable = [
+  [0x1, 'managed'],
+  [0x2, 'locked'],
+]
+
+/** `NTF_PROXY`: a proxy entry, which a delete must name. */
+const NTF_PROXY = 0x08
+
+/** `NTF_ROUTER`: the neighbour is an IPv6 router. */
+const NTF_ROUTER = 0x80
+
+/** A neighbour's family: IPv4 (ARP), IPv6 (NDP) or a bridge's fdb. */
+export type NeighbourFamily = 'inet' | 'inet6' | 'bridge'
+
+/**
+ * A neighbour table entry as the kernel reports it in `RTM_NEWNEIGH`.
+ * Plain data: it may be kept, compared and passed back to `Neighbours`.
+ * For a bridge forwarding entry (family `'bridge'`), `address` is the
+ * MAC address unless the entry names a remote IP (`NDA_DST`, VXLAN).
+ */
+export interface Neighbour {
+  family: NeighbourFamily
+  /** Index of the link the entry belongs to. */
+  index: number
+  /** The neighbour's IP address (`NDA_DST`). */
+  address: string
+  /** Its link-layer address (`NDA_LLADDR`), `'aa:bb:cc:dd:ee:ff'`. */
+  lladdr?: string
+  /** `NUD_*` states as iproute2 prints them: `['REACHABLE']`, ... */
+  state: string[]
+  /** `NTF_*` and `NTF_EXT_*` by name: `'router'`, `'extern_learn'`, ... */
+  flags: string[]
+  /** Whether the neighbour is a router (`NTF_ROUTER`). */
+  router: boolean
+  /** The VLAN of a bridge forwarding entry (`NDA_VLAN`). */
+  vlan?: number
+  /** Probes sent so far (`NDA_PROBES`). */
+  probes?: number
+  /** The bridge of a bridge forwarding entry (`NDA_MASTER`). */
+  master?: number
+  /**
+   * Ages and use count (`NDA_CACHEINFO`); they change as the entry is
+   * used, so leave them out when comparing entries.
+   */
+  cacheInfo?: NeighbourCacheInfo
+  /** Every attribute not modelled above, as bytes. */
+  attributes: RawAttribute[]
+}
+
+/**
+ * `struct nda_cacheinfo`: how long ago, in clock ticks (`USER_HZ`), the
+ * entry was last confirmed, used and updated, and how many hold it.
+ */
+export interface NeighbourCacheInfo {
+  confirmed: number
+  used: number
+  updated: number
+  refcnt: number
+}
+
+/**
+ * A neighbour entry to add or delete: `Neighbour`'s fields, `index` and
+ * `address` required, `state` defaulting to `['PERMANENT']` as with
+ * `ip neigh add`; `cacheInfo` is not written. The family comes from the address when not given.
+ * Bridge forwarding entries are not written here.
+ */
+export interface NeighbourInit {
+  family?: 'inet' | 'inet6'
+  index: number
+  address: string
+  lladdr?: string
+  state?: string[]
+  flags?: string[]
+  router?: boolean
+  probes?: number
+  cacheInfo?: NeighbourCacheInfo
+  attributes?: RawAttribute[]
+}
+
+/** Which neighbours `Neighbours.list` returns; both optional. */
+export interface NeighbourFilter {
+  /** Only entries of this link. */
+  index?: number
+  /** Only this family; `'bridge'` lists the bridges' forwarding entries. */
+  family?: NeighbourFamily
+}
+
+const INIT_KEYS = [
+  'family',
+  'index',
+  'address',
+  'lladdr',
+  'state',
+  'flags',
+  'router',
+  'vlan',
+  'probes',
+  'master',
+  'cacheInfo',
+  'attributes',
+] as const
+
+/**
+ * Decodes an `RTM_NEWNEIGH` or `RTM_DELNEIGH` message of family IPv4,
+ * IPv6 or bridge. Throws a `MalformedError` for a header cut short, a bad
+ * attribute, an address of the wrong size, or another family.
+ */
+export function decodeNeighbour(m: Message): Neighbour {
+  const data = m.data
+  needBytes(data, NDMSG, 'neighbour')
+
+  const familyNo = data[0]
+  const family = neighbourFamily(familyNo)
+  const flags = data[10]
+  const n: Neighbour = {
+    family,
+    index: readI32(data, 4),
+    address: '',
+    state: stateNames(readU16(data, 8)),
+    flags: bitNames(FLAGS, flags),
+    router: (flags & NTF_ROUTER) !== 0,
+    attributes: [],
+  }
+
+  const d = new AttributeDecoder(data.subarray(NDMSG))
+  try {
+    while (d.next()) {
+      switch (d.type) {
+        case NDA_DST:
+          n.address = formatIP(ipBytes(d.bytes(), familyNo))
+          break
+        case NDA_LLADDR:
+          n.lladdr = formatMAC(d.bytes())
+          break
+        case NDA_CACHEINFO:
+          n.cacheInfo = cacheInfo(d.bytes())
+          break
+        case NDA_PROBES:
+          n.probes = d.uint32()
+          break
+        case NDA_VLAN:
+          n.vlan = d.uint16()
+          break
+        case NDA_MASTER:
+          n.master = d.uint32()
+          break
+        case NDA_FLAGS_EXT:
+          n.flags.push(...extFlagNames(d.uint32()))
+          break
+        default:
+          n.attributes.push(rawAttribute(d))
+      }
+    }
+  } catch (err) {
+    throw new MalformedError(`neighbour: ${(err as Error).message}`, err)
+  }
+  if (d.err !== null) {
+    throw new MalformedError(`neighbour: ${d.err.message}`, d.err)
+  }
+
+  if (n.address === '' && family === 'bridge' && n.lladdr !== undefined) {
+    n.address = n.lladdr
+  }
+  if (n.address === '') {
+    throw new MalformedError('neighbour: no address (NDA_DST)')
+  }
+  return reorder(n)
+}
+
+function cacheInfo(b: Buffer): NeighbourCacheInfo {
+  if (b.length < 16) {
+    throw new MalformedError(`NDA_CACHEINFO of ${b.length} bytes`)
+  }
+  return {
+    confirmed: readU32(b, 0),
+    used: readU32(b, 4),
+    updated: readU32(b, 8),
+    refcnt: readU32(b, 12),
+  }
+}
+
+function neighbourFamily(n: number): NeighbourFamily {
+  if (n === AF_INET) return 'inet'
+  if (n === AF_INET6) return 'inet6'
+  if (n === AF_BRIDGE) return 'bridge'
+  throw new MalformedError(`neighbour of family ${n} is not known`)
+}
+
+function familyOf(name: NeighbourFamily): number {
+  if (name === 'inet') return AF_INET
+  if (name === 'inet6') return AF_INET6
+  return AF_BRIDGE
+}
+
+/**
+ * Checks that `b` is an address of the family's size; a bridge entry's
+ * remote may be either.
+ */
+function ipBytes(b: Buffer, family: number): Buffer {
+  const fits =
+    family === AF_INET
+      ? b.length === 4
+      : family === AF_INET6
+        ? b.length === 16
+        : b.length === 4 || b.length === 16
+  if (!fits) throw new MalformedError(`NDA_DST of ${b.length} bytes`)
+  return b
+}
+
+/** `ndm_state` by name; 0 is `['NONE']`, as iproute2 prints it. */
+function stateNames(state: number): string[] {
+  return state === 0 ? ['NONE'] : bitNames(STATES, state)
+}
+
+/** `NDA_FLAGS_EXT` by name; unknown bits as one hex string. */
+function extFlagNames(bits: number): string[] {
+  const names = bitNames(EXT_FLAGS, bits)
+  const last = names.at(-1)
+  if (last === undefined || !last.startsWith('0x')) return names
+
+  // Unknown extended bits are told apart from `ndm_flags`' own.
+  names[names.length - 1] = `ext_${last}`
+  return names
+}
+
+function reorder(n: Neighbour): Neighbour {
+  const out: Record<string, unknown> = {}
+  for (const key of INIT_KEYS) {
+    const v = (n as unknown as Record<string, unknown>)[key]
+    if (v !== undefined) out[key] = v
+  }
+  return out as unknown as Neighbour
+}
+
+/**
+ * The identity of a neighbour entry: family, link and address (with the
+ * VLAN of a bridge forwarding entry). Entries with equal keys are the
+ * same entry; compare the other fields to see a change.
+ */
+export function neighbourKey(n: Neighbour): string {
+  const o = check.optionalObject('neighbour', n)
+  if (o.family === undefined || o.address === undefined) {
+    throw check.typeError('neighbour must have a family and an address')
+  }
+  return [n.family, n.index, n.address, n.vlan ?? ''].join('|')
+}
+
+/** What a change is for: add, replace or delete. */
+type Op = 'add' | 'replace' | 'delete'
+
+/**
+ * Encodes `value` as the payload of `RTM_NEWNEIGH` or `RTM_DELNEIGH`.
+ * Throws a TypeError or RangeError naming the field at fault.
+ */
+function encodeNeighbour(value: unknown, op: Op): Buffer {
+  if (value === undefined) {
+    throw check.typeError('init must be an object, got undefined')
+  }
+  const init = check.optionalObject('init', value)
+  check.knownKeys('init', init, INIT_KEYS)
+
+  const ip = parseIP('init.address', init.address)
+  if (init.family !== undefined) {
+    if (init.family !== 'inet' && init.family !== 'inet6') {
+      throw check.typeError(
+        `init.family must be 'inet' or 'inet6', got ` +
+          check.describe(init.family),
+      )
+    }
+    if (familyOf(init.family) !== ip.family) {
+      throw check.typeError(`init.address is not an ${init.family} address`)
+    }
+  }
+  const index = check.integer('init.index', init.index, 1, 0x7fffffff)
+
+  // A change sets the state (permanent unless given); a delete names
+  // only the entry.
+  const state =
+    op === 'delete' || init.state === undefined
+      ? op === 'delete'
+        ? 0
+        : NUD_PERMANENT
+      : stateBits(init.state)
+  const named = splitFlags(init.flags)
+  let flags = bitsOf('init.flags', FLAGS, named.ndm)
+  const extFlags = bitsOf('init.flags', EXT_FLAGS, named.ext)
+  if (check.optionalBoolean('init.router', init.router, false)) {
+    flags |= NTF_ROUTER
+  }
+
+  const header = Buffer.alloc(NDMSG)
+  header[0] = ip.family
+  writeI32(header, index, 4)
+  writeU16(header, state, 8)
+  header[10] = op === 'delete' ? flags & NTF_PROXY : flags
+
+  const e = new AttributeEncoder().bytes(NDA_DST, ip.bytes)
+  if (init.lladdr !== undefined && op !== 'delete') {
+    e.bytes(NDA_LLADDR, parseMAC('init.lladdr', init.lladdr))
+  }
+  if (init.probes !== undefined && op !== 'delete') {
+    const probes = check.integer('init.probes', init.probes, 0, 0xffffffff)
+    e.uint32(NDA_PROBES, probes)
+  }
+  if (extFlags !== 0 && op !== 'delete') e.uint32(NDA_FLAGS_EXT, extFlags)
+  const raw = encodeRaw(checkRaw('init.attributes', init.attributes))
+  return Buffer.concat([header, e.encode(), raw])
+}
+
+/**
+ * Splits `init.flags` into those of `ndm_flags` and the extended ones of
+ * `NDA_FLAGS_EXT`; anything else is left with the first to be refused.
+ */
+function splitFlags(value: unknown): { ndm: unknown; ext: string[] } {
+  if (value === undefined) return { ndm: [], ext: [] }
+  if (!Array.isArray(value)) return { ndm: value, ext: [] }
+
+  const extNames = EXT_FLAGS.map(([, name]) => name)
+  const isExt = (f: unknown) =>
+    typeof f === 'string' && (extNames.includes(f) || f.startsWith('ext_0x'))
+  return {
+    ndm: value.filter((f: unknown) => !isExt(f)),
+    ext: value.filter(isExt).map((f: string) => f.replace(/^ext_/, '')),
+  }
+}
+
+function stateBits(value: unknown): number {
+  if (Array.isArray(value) && value.length === 1 && value[0] === 'NONE') {
+    return 0
+  }
+  return bitsOf('init.state', STATES, value)
+}
+
+/**
+ * Neighbours: the neighbour tables (ARP, NDP) of the namespace a `Conn`
+ * was opened in. Every method is safe to call concurrently; each call is
+ * one request on the Conn, and fails with the Conn's `EBADF` once it is
+ * closed. The collection holds no state of its own.
+ */
+export class Neighbours {
+  readonly #conn: Conn
+
+  /** Wraps `conn`, a `NETLINK_ROUTE` Conn opened with `strict: true`. */
+  constructor(conn: Conn) {
+    if (conn === null || typeof conn !== 'object') {
+      throw check.typeError(`conn must be a Conn, got ${check.describe(conn)}`)
+    }
+    this.#conn = conn
+  }
+
+  /**
+   * Lists the IPv4 and IPv6 neighbour entries, as `ip neigh show` does
+   * (the kernel's unfiltered dump holds no bridge entries; ask for family
+   * `'bridge'` to list those, as `bridge fdb show`). The kernel filters by
+   * link (`NDA_IFINDEX`) and family; the result is filtered here as well.
+   * Proxy entries are not listed. Rejects with the kernel's
+   * `NetlinkError`.
+   */
+  async list(filter: NeighbourFilter = {}): Promise<Neighbour[]> {
+    const given = check.optionalObject('filter', filter)
+    check.knownKeys('filter', given, ['index', 'family'])
+    const index =
+      given.index === undefined
+        ? undefined
+        : check.integer('filter.index', given.index, 1, 0x7fffffff)
+    let family = AF_UNSPEC
+    if (given.family !== undefined) {
+      const f = given.family
+      if (f !== 'inet' && f !== 'inet6' && f !== 'bridge') {
+        throw check.typeError(
+          `filter.family must be 'inet', 'inet6' or 'bridge', got ` +
+            check.describe(f),
+        )
+      }
+      family = familyOf(f)
+    }
+
+    // Strict checking: a zero header but for the family; the link goes
+    // in the one attribute the kernel filters neighbour dumps by.
+    const header = Buffer.alloc(NDMSG)
+    header[0] = family
+    const e = new AttributeEncoder()
+    if (index !== undefined) e.uint32(NDA_IFINDEX, index)
+    const body = Buffer.concat([header, e.encode()])
+    const messages = await dump(this.#conn, RTM_GETNEIGH, body)
+
+    const out: Neighbour[] = []
+    for (const m of messages) {
+      if (m.header.type !== RTM_NEWNEIGH) continue
+      const n = decodeNeighbour(m)
+      if (family !== AF_UNSPEC && familyOf(n.family) !== family) continue
+      if (index !== undefined && n.index !== index) continue
+      out.push(n)
+    }
+    return out
+  }
+
+  /**
+   * Adds a neighbour entry (`RTM_NEWNEIGH` with
+   * `NLM_F_CREATE|NLM_F_EXCL`), as `ip neigh add`. Rejects with `EEXIST`
+   * when it exists and with the kernel's `NetlinkError` otherwise; throws
+   * a TypeError or RangeError naming the field for a bad `init`.
+   */
+  async add(init: NeighbourInit): Promise<void> {
+    const body = encodeNeighbour(init, 'add')
+    await change(this.#conn, RTM_NEWNEIGH, CREATE, body)
+  }
+
+  /**
+   * Adds or replaces a neighbour entry (`NLM_F_CREATE|NLM_F_REPLACE`), as
+   * `ip neigh replace`. Errors as for `add`.
+   */
+  async replace(init: NeighbourInit): Promise<void> {
+    const body = encodeNeighbour(init, 'replace')
+    await change(this.#conn, RTM_NEWNEIGH, REPLACE, body)
+  }
+
+  /**
+   * Deletes the entry for `init.address` on link `init.index`
+   * (`RTM_DELNEIGH`); an entry from `list()` may be passed as is. Rejects
+   * with `ENOENT` when there is none.
+   */
+  async delete(init: NeighbourInit): Promise<void> {
+    const body = encodeNeighbour(init, 'delete')
+    await change(this.#conn, RTM_DELNEIGH, 0, body)
+  }
+}

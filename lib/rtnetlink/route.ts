@@ -1,0 +1,905 @@
+/**
+ * Routes (`RTM_*ROUTE`): the typed `Route` a `struct rtmsg` and its
+ * `RTA_*` attributes describe, its encoding for changes, and `Routes`,
+ * the collection that lists, looks up, adds, replaces and deletes them.
+ */
+import { AttributeDecoder, AttributeEncoder } from '../attribute'
+import type { Conn } from '../conn'
+import { NetlinkError } from '../errors'
+import type { Message } from '../message'
+import * as check from '../validate'
+import { RTM_DELROUTE, RTM_GETROUTE, RTM_NEWROUTE } from './constants'
+import { bitNames, bitsOf, nameOf, numberOf } from './enum'
+import { readU16, readU32, writeI32, writeU16, writeU32 } from './host-order'
+import {
+  AF_INET,
+  AF_INET6,
+  AF_UNSPEC,
+  familyName,
+  familyNumber,
+  formatIP,
+  formatPrefix,
+  parseIP,
+  parsePrefix,
+  type IPBytes,
+  type IPFamily,
+} from './ip'
+import { checkRaw, encodeRaw } from './raw'
+import {
+  CREATE,
+  MalformedError,
+  REPLACE,
+  change,
+  dump,
+  getOne,
+  needBytes,
+  rawAttribute,
+  type RawAttribute,
+} from './request'
+import {
+  METRICS,
+  NEXTHOP_FLAGS,
+  PREFERENCES,
+  PROTOCOLS,
+  ROUTE_FLAGS,
+  RTAX_CC_ALGO,
+  RTM_F_FIB_MATCH,
+  RTN_UNICAST,
+  RTPROT_BOOT,
+  RT_SCOPE_HOST,
+  RT_SCOPE_LINK,
+  RT_SCOPE_NOWHERE,
+  RT_SCOPE_UNIVERSE,
+  RT_TABLE_MAIN,
+  SCOPES,
+  TABLES,
+  TYPES,
+} from './route-names'
+
+/** Size of `struct rtmsg`. */
+const RTMSG = 12
+/** Size of `struct rtnexthop`. */
+const RTNEXTHOP = 8
+
+const RTA_DST = 1
+const RTA_SRC = 2
+const RTA_IIF = 3
+const RTA_OIF = 4
+const RTA_GATEWAY = 5
+const RTA_PRIORITY = 6
+const RTA_PREFSRC = 7
+const RTA_METRICS = 8
+const RTA_MULTIPATH = 9
+const RTA_CACHEINFO = 12
+const RTA_TABLE = 15
+const RTA_MARK = 16
+const RTA_VIA = 18
+const RTA_PREF = 20
+
+const U32 = 0xffffffff
+
+/**
+ * A route's `RTA_METRICS`, by iproute2's names for `RTAX_*`; all are
+ * numbers but `congctl`, the congestion control algorithm. `lock` is the
+ * bitmask of metrics locked against change (bit `1 << RTAX_*`).
+ */
+export interface RouteMetrics {
+  lock?: number
+  mtu?: number
+  window?: number
+  rtt?: number
+  rttvar?: number
+  ssthresh?: number
+  cwnd?: number
+  advmss?: number
+  reordering?: number
+  hoplimit?: number
+  initcwnd?: number
+  features?: number
+  rtoMin?: number
+  initrwnd?: number
+  quickack?: number
+  congctl?: string
+  fastopenNoCookie?: number
+  /** Metrics this decoder does not know, as bytes. */
+  attributes?: RawAttribute[]
+}
+
+/** One next hop of a multipath route (`struct rtnexthop`). */
+export interface Nexthop {
+  /** `RTA_GATEWAY`, or `RTA_VIA` when of the other family. */
+  gateway?: string
+  /** The output link's index; 0 when the kernel picks it. */
+  index: number
+  /** Weight, 1 to 256, as iproute2 shows it (`rtnh_hops` + 1). */
+  weight: number
+  /** `RTNH_F_*` by name: `'onlink'`, `'dead'`, `'linkdown'`, ... */
+  flags: string[]
+  /** The next hop's attributes this decoder does not model. */
+  attributes?: RawAttribute[]
+}
+
+/**
+ * A route as the kernel reports it in `RTM_NEWROUTE`, in iproute2's terms.
+ * Plain data: it may be kept, compared and passed back to `Routes`.
+ */
+export interface Route {
+  family: IPFamily
+  /** `'default'` for a zero-length prefix, else `'prefix/length'`. */
+  destination: string
+  /** The source prefix (`RTA_SRC`), IPv6 source routing. */
+  source?: string
+  /** `RTA_GATEWAY`, or `RTA_VIA` (an IPv6 next hop of an IPv4 route). */
+  gateway?: string
+  /** The output link's index (`RTA_OIF`). */
+  index?: number
+  /** The input link's index (`RTA_IIF`). */
+  inputIndex?: number
+  /** `RTA_TABLE`, or `rtm_table` without it; 254 is main. */
+  table: number
+  /** The metric (`RTA_PRIORITY`). */
+  priority?: number
+  /** `'kernel'`, `'boot'`, `'static'`, ... or the number as a string. */
+  protocol: string
+  /** `'global'`, `'site'`, `'link'`, `'host'`, `'nowhere'` or a number. */
+  scope: string
+  /** `'unicast'`, `'local'`, `'broadcast'`, `'blackhole'`, ... */
+  type: string
+  /** The preferred source address (`RTA_PREFSRC`). */
+  preferredSource?: string
+  tos: number
+  /** `rtm_flags` by name: `'onlink'`, `'cloned'`, `'notify'`, ... */
+  flags: string[]
+  metrics?: RouteMetrics
+  /** The next hops of a multipath route (`RTA_MULTIPATH`). */
+  nexthops?: Nexthop[]
+  /** IPv6 router preference (`RTA_PREF`): `'medium'`, `'low'`, `'high'`. */
+  preference?: string
+  /**
+   * Use and expiry counters (`RTA_CACHEINFO`); they change as the route
+   * is used, so leave them out when comparing routes.
+   */
+  cacheInfo?: RouteCacheInfo
+  /** Every attribute not modelled above, as bytes. */
+  attributes: RawAttribute[]
+}
+
+/**
+ * `struct rta_cacheinfo`: reference count, ticks since last use, ticks
+ * until expiry (0: never), error, use count, and the IP ID and TCP
+ * timestamp fields of cached routes.
+ */
+export interface RouteCacheInfo {
+  clntref: number
+  lastuse: number
+  expires: number
+  error: number
+  used: number
+  id: number
+  ts: number
+  tsage: number
+}
+
+/** A next hop to write; `weight` defaults to 1. */
+export interface NexthopInit {
+  gateway?: string
+  index?: number
+  weight?: number
+  flags?: string[]
+  attributes?: RawAttribute[]
+}
+
+/**
+ * A route to add, replace or delete: `Route`'s fields, all optional but
+ * `destination`. Names may be given as numbers too (`protocol: 4`,
+ * `table: 'main'`). The family comes from the addresses when not given.
+ * Defaults for add and replace are iproute2's: table main, protocol
+ * boot, type unicast, scope link for a route without gateway, host for
+ * local routes, else global. A delete matches only the fields given.
+ */
+export interface RouteInit {
+  family?: IPFamily
+  destination: string
+  source?: string
+  gateway?: string
+  index?: number
+  inputIndex?: number
+  table?: number | string
+  priority?: number
+  protocol?: string | number
+  scope?: string | number
+  type?: string | number
+  preferredSource?: string
+  tos?: number
+  flags?: string[]
+  metrics?: RouteMetrics
+  nexthops?: NexthopInit[]
+  preference?: string | number
+  /** Ignored: the kernel keeps these counters itself. */
+  cacheInfo?: RouteCacheInfo
+  attributes?: RawAttribute[]
+}
+
+/** Which routes `Routes.list` returns; every field is optional. */
+export interface RouteFilter {
+  family?: IPFamily
+  /** One table's routes, by number or name. */
+  table?: number | string
+  /** Routes through this output link (any of their next hops). */
+  index?: number
+}
+
+/** Options of `Routes.get`, as `ip route get` takes them. */
+export interface RouteGetOptions {
+  /** The source address (`from`). */
+  source?: string
+  /** The output link (`oif`). */
+  index?: number
+  /** The input link (`iif`), to look up as if received there. */
+  inputIndex?: number
+  /** The firewall mark (`mark`). */
+  mark?: number
+  /** Answer with the route that matched, not the result (`fibmatch`). */
+  fibMatch?: boolean
+}
+
+const INIT_KEYS = [
+  'family',
+  'destination',
+  'source',
+  'gateway',
+  'index',
+  'inputIndex',
+  'table',
+  'priority',
+  'protocol',
+  'scope',
+  'type',
+  'preferredSource',
+  'tos',
+  'flags',
+  'metrics',
+  'nexthops',
+  'preference',
+  'cacheInfo',
+  'attributes',
+] as const
+
+/**
+ * Decodes an `RTM_NEWROUTE` or `RTM_DELROUTE` message of family IPv4 or
+ * IPv6. Throws a `MalformedError` for a header cut short, a bad
+ * attribute, an address of the wrong size, or another family.
+ */
+export function decodeRoute(m: Message): Route {
+  const data = m.data
+  needBytes(data, RTMSG, 'route')
+
+  const familyNo = data[0]
+  const family = familyName(familyNo)
+  if (family === undefined) {
+    throw new MalformedError(`route of family ${familyNo} is not IPv4 or IPv6`)
+  }
+  const size = familyNo === AF_INET ? 4 : 16
+  const dstLength = data[1]
+  const srcLength = data[2]
+  if (dstLength > size * 8 || srcLength > size * 8) {
+    throw new MalformedError(
+      `route prefix length ${Math.max(dstLength, srcLength)} is over ` +
+        `${size * 8}`,
+    )
+  }
+
+  const route: Route = {
+    family,
+    destination: 'default',
+    table: data[4],
+    protocol: nameOf(PROTOCOLS, data[5]),
+    scope: nameOf(SCOPES, data[6]),
+    type: nameOf(TYPES, data[7]),
+    tos: data[3],
+    flags: bitNames(ROUTE_FLAGS, readU32(data, 8)),
+    attributes: [],
+  }
+  let dst: Buffer | undefined
+  let src: Buffer | undefined
+
+  const d = new AttributeDecoder(data.subarray(RTMSG))
+  try {
+    while (d.next()) {
+      switch (d.type) {
+        case RTA_DST:
+          dst = address(d, size, 'RTA_DST')
+          break
+        case RTA_SRC:
+          src = address(d, size, 'RTA_SRC')
+          break
+        case RTA_GATEWAY:
+          route.gateway = formatIP(address(d, size, 'RTA_GATEWAY'))
+          break
+        case RTA_VIA:
+          route.gateway = via(d.bytes())
+          break
+        case RTA_PREFSRC:
+          route.preferredSource = formatIP(address(d, size, 'RTA_PREFSRC'))
+          break
+        case RTA_OIF:
+          route.index = d.uint32()
+          break
+        case RTA_IIF:
+          route.inputIndex = d.uint32()
+          break
+        case RTA_PRIORITY:
+          route.priority = d.uint32()
+          break
+        case RTA_TABLE:
+          route.table = d.uint32()
+          break
+        case RTA_METRICS:
+          route.metrics = decodeMetrics(d)
+          break
+        case RTA_MULTIPATH:
+          route.nexthops = decodeNexthops(d.bytes(), size)
+          break
+        case RTA_PREF:
+          route.preference = nameOf(PREFERENCES, d.uint8())
+          break
+        case RTA_CACHEINFO:
+          route.cacheInfo = cacheInfo(d.bytes())
+          break
+        default:
+          route.attributes.push(rawAttribute(d))
+      }
+    }
+  } catch (err) {
+    throw new MalformedError(`route: ${(err as Error).message}`, err)
+  }
+  if (d.err !== null) throw new MalformedError(`route: ${d.err.message}`, d.err)
+
+  if (dstLength > 0) {
+    route.destination = formatPrefix(dst ?? Buffer.alloc(size), dstLength)
+  }
+  if (srcLength > 0) {
+    route.source = formatPrefix(src ?? Buffer.alloc(size), srcLength)
+  }
+  return reorder(route)
+}
+
+/** The current attribute's bytes, which must be one address of `size`. */
+function address(d: AttributeDecoder, size: number, what: string): Buffer {
+  const b = d.bytes()
+  if (d.err !== null) return b
+  if (b.length !== size) {
+    throw new MalformedError(
+      `${what} of ${b.length} bytes, want an address of ${size}`,
+    )
+  }
+  return b
+}
+
+const CACHEINFO_FIELDS = [
+  'clntref',
+  'lastuse',
+  'expires',
+  'error',
+  'used',
+  'id',
+  'ts',
+  'tsage',
+] as const
+
+/** Decodes `struct rta_cacheinfo`, eight u32s. */
+function cacheInfo(b: Buffer): RouteCacheInfo {
+  if (b.length < 32) {
+    throw new MalformedError(`RTA_CACHEINFO of ${b.length} bytes`)
+  }
+  const info: Record<string, number> = {}
+  CACHEINFO_FIELDS.forEach((key, i) => (info[key] = readU32(b, i * 4)))
+  return info as unknown as RouteCacheInfo
+}
+
+/** Decodes `struct rtvia`: a u16 family, then the address. */
+function via(b: Buffer): string {
+  if (b.length < 2) throw new MalformedError(`RTA_VIA of ${b.length} bytes`)
+
+  const family = readU16(b, 0)
+  const size = family === AF_INET ? 4 : family === AF_INET6 ? 16 : -1
+  if (b.length - 2 !== size) {
+    throw new MalformedError(
+      `RTA_VIA of family ${family} holds ${b.length - 2} address bytes`,
+    )
+  }
+  return formatIP(b.subarray(2))
+}
+
+function decodeMetrics(d: AttributeDecoder): RouteMetrics {
+  const metrics: RouteMetrics = {}
+  const raw: RawAttribute[] = []
+
+  d.nested((n) => {
+    while (n.next()) {
+      const key = METRICS[n.type] as keyof RouteMetrics | undefined
+      if (key === undefined || (n.type !== RTAX_CC_ALGO && n.length !== 4)) {
+        raw.push(rawAttribute(n))
+      } else if (n.type === RTAX_CC_ALGO) {
+        metrics.congctl = n.string()
+      } else {
+        ;(metrics as Record<string, number>)[key] = n.uint32()
+      }
+    }
+  })
+  if (raw.length > 0) metrics.attributes = raw
+  return metrics
+}
+
+/** Decodes `RTA_MULTIPATH`: `struct rtnexthop`s, each with attributes. */
+function decodeNexthops(b: Buffer, size: number): Nexthop[] {
+  const hops: Nexthop[] = []
+
+  for (let at = 0; at < b.length; ) {
+    const length = b.length - at >= RTNEXTHOP ? readU16(b, at) : 0
+    if (length < RTNEXTHOP || length > b.length - at) {
+      throw new MalformedError(
+        `RTA_MULTIPATH next hop at offset ${at}: length ${length} does not ` +
+          `fit the ${b.length - at} bytes left`,
+      )
+    }
+
+    const hop: Nexthop = {
+      index: readU32(b, at + 4),
+      weight: b[at + 3] + 1,
+      flags: bitNames(NEXTHOP_FLAGS, b[at + 2]),
+    }
+    const raw: RawAttribute[] = []
+    const d = new AttributeDecoder(b.subarray(at + RTNEXTHOP, at + length))
+    while (d.next()) {
+      if (d.type === RTA_GATEWAY) {
+        hop.gateway = formatIP(address(d, size, 'next hop RTA_GATEWAY'))
+      } else if (d.type === RTA_VIA) {
+        hop.gateway = via(d.bytes())
+      } else {
+        raw.push(rawAttribute(d))
+      }
+    }
+    if (d.err !== null) throw d.err
+
+    if (raw.length > 0) hop.attributes = raw
+    hops.push(hop.gateway === undefined ? hop : reorderHop(hop))
+    at += (length + 3) & ~3
+  }
+  return hops
+}
+
+/** Puts a next hop's gateway first, as the interface lists it. */
+function reorderHop(hop: Nexthop): Nexthop {
+  const { gateway, ...rest } = hop
+  return { gateway, ...rest }
+}
+
+/** Puts a route's fields in the order `Route` lists them. */
+function reorder(r: Route): Route {
+  const out: Record<string, unknown> = {}
+  for (const key of INIT_KEYS) {
+    const v = (r as unknown as Record<string, unknown>)[key]
+    if (v !== undefined) out[key] = v
+  }
+  return out as unknown as Route
+}
+
+/**
+ * The identity of a route, for telling whether two reports describe the
+ * same route: family, table, destination, source, TOS and priority, as
+ * the kernel matches them, plus the output link of a single-path route
+ * (IPv6 keeps one route per link for the same prefix and metric).
+ * Routes with equal keys are the same route; compare the other fields to
+ * see a change.
+ */
+export function routeKey(r: Route): string {
+  const o = check.optionalObject('route', r)
+  if (o.family === undefined || o.destination === undefined) {
+    throw check.typeError('route must have a family and a destination')
+  }
+  const link = r.nexthops === undefined ? (r.index ?? '') : 'multipath'
+  return [
+    r.family,
+    r.table,
+    r.destination,
+    r.source ?? '',
+    r.tos,
+    r.priority ?? '',
+    r.family === 'inet6' ? link : '',
+  ].join('|')
+}
+
+/** What a request for a change is for: add, replace or delete. */
+type Op = 'add' | 'replace' | 'delete'
+
+/**
+ * Encodes `init` as the payload of an `RTM_NEWROUTE` or `RTM_DELROUTE`:
+ * `struct rtmsg` and attributes. Throws a TypeError or RangeError naming
+ * the field at fault.
+ */
+function encodeRoute(value: unknown, op: Op): Buffer {
+  const init = check.optionalObject('init', value)
+  if (value === undefined) {
+    throw check.typeError('init must be an object, got undefined')
+  }
+  check.knownKeys('init', init, INIT_KEYS)
+
+  const family = routeFamily(init)
+  const dst = parsePrefix('init.destination', init.destination, family)
+  sameFamily('init.destination', dst, family)
+  const src =
+    init.source === undefined
+      ? undefined
+      : parsePrefix('init.source', init.source, family)
+  if (src !== undefined) sameFamily('init.source', src, family)
+
+  const gateway = optionalIP('init.gateway', init.gateway)
+  const nexthops = checkNexthops(init.nexthops, family)
+  const table = numberOf('init.table', TABLES, init.table ?? RT_TABLE_MAIN, U32)
+  const deleting = op === 'delete'
+
+  // iproute2's defaults: a change is a boot route of type unicast; its
+  // scope follows from the type and whether it has a gateway. A delete
+  // leaves them open (scope nowhere matches any).
+  const type = numberOf(
+    'init.type',
+    TYPES,
+    init.type ?? (deleting ? 0 : RTN_UNICAST),
+    0xff,
+  )
+  const protocol = numberOf(
+    'init.protocol',
+    PROTOCOLS,
+    init.protocol ?? (deleting ? 0 : RTPROT_BOOT),
+    0xff,
+  )
+  const scope =
+    init.scope === undefined
+      ? defaultScope(op, type, gateway !== undefined || nexthops.length > 0)
+      : numberOf('init.scope', SCOPES, init.scope, 0xff)
+
+  const header = Buffer.alloc(RTMSG)
+  header[0] = family
+  header[1] = dst.length
+  header[2] = src?.length ?? 0
+  header[3] = check.optionalInteger('init.tos', init.tos, 0, 0xff, 0)
+  header[4] = table < 256 ? table : 0
+  header[5] = protocol
+  header[6] = scope
+  header[7] = type
+  const flags =
+    init.flags === undefined ? 0 : bitsOf('init.flags', ROUTE_FLAGS, init.flags)
+  writeU32(header, flags, 8)
+
+  const e = new AttributeEncoder()
+  if (dst.length > 0) e.bytes(RTA_DST, dst.bytes)
+  if (src !== undefined && src.length > 0) e.bytes(RTA_SRC, src.bytes)
+  if (gateway !== undefined) writeGateway(e, gateway, family)
+  optionalU32(e, RTA_OIF, 'init.index', init.index)
+  optionalU32(e, RTA_IIF, 'init.inputIndex', init.inputIndex)
+  optionalU32(e, RTA_PRIORITY, 'init.priority', init.priority)
+  if (init.preferredSource !== undefined) {
+    const ip = parseIP('init.preferredSource', init.preferredSource)
+    sameFamily('init.preferredSource', ip, family)
+    e.bytes(RTA_PREFSRC, ip.bytes)
+  }
+  e.uint32(RTA_TABLE, table)
+  if (init.metrics !== undefined) {
+    e.bytes(RTA_METRICS, encodeMetrics(init.metrics))
+  }
+  if (nexthops.length > 0) {
+    e.bytes(RTA_MULTIPATH, Buffer.concat(nexthops))
+  }
+  if (init.preference !== undefined) {
+    const pref = numberOf('init.preference', PREFERENCES, init.preference, 3)
+    e.uint8(RTA_PREF, pref)
+  }
+  const raw = encodeRaw(checkRaw('init.attributes', init.attributes))
+
+  return Buffer.concat([header, e.encode(), raw])
+}
+
+/**
+ * The route's family: as given, else that of its destination, gateway,
+ * first next hop's gateway or preferred source, else IPv4 as iproute2.
+ */
+function routeFamily(init: Record<string, unknown>): number {
+  if (init.family !== undefined) return familyNumber('init.family', init.family)
+
+  const dst = init.destination
+  if (dst !== 'default') return parsePrefix('init.destination', dst).family
+  const hops = Array.isArray(init.nexthops) ? init.nexthops : []
+  const hop = hops[0] as Record<string, unknown> | undefined
+  for (const [name, v] of [
+    ['init.gateway', init.gateway],
+    ['init.nexthops[0].gateway', hop?.gateway],
+    ['init.preferredSource', init.preferredSource],
+  ] as const) {
+    if (v !== undefined) return parseIP(name, v).family
+  }
+  return AF_INET
+}
+
+function sameFamily(name: string, ip: IPBytes, family: number): void {
+  if (ip.family === family) return
+  throw check.typeError(
+    `${name} must be an ${familyName(family)} address, got ` +
+      `${familyName(ip.family)}`,
+  )
+}
+
+function optionalIP(name: string, v: unknown): IPBytes | undefined {
+  return v === undefined ? undefined : parseIP(name, v)
+}
+
+function optionalU32(
+  e: AttributeEncoder,
+  type: number,
+  name: string,
+  v: unknown,
+): void {
+  if (v !== undefined) e.uint32(type, check.integer(name, v, 0, U32))
+}
+
+/** The scope iproute2 gives a route added without one. */
+function defaultScope(op: Op, type: number, viaGateway: boolean): number {
+  if (op === 'delete') return RT_SCOPE_NOWHERE
+  if (type === 2 || type === 10) return RT_SCOPE_HOST
+  if (type === 3 || type === 4 || type === 5) return RT_SCOPE_LINK
+  if ((type === RTN_UNICAST || type === 0) && !viaGateway) {
+    return RT_SCOPE_LINK
+  }
+  return RT_SCOPE_UNIVERSE
+}
+
+/**
+ * Writes a gateway of the route's family as `RTA_GATEWAY`, and one of the
+ * other family (an IPv6 next hop of an IPv4 route) as `RTA_VIA`.
+ */
+function writeGateway(e: AttributeEncoder, ip: IPBytes, family: number) {
+  if (ip.family === family) {
+    e.bytes(RTA_GATEWAY, ip.bytes)
+    return
+  }
+  const b = Buffer.alloc(2 + ip.bytes.length)
+  writeU16(b, ip.family, 0)
+  ip.bytes.copy(b, 2)
+  e.bytes(RTA_VIA, b)
+}
+
+/** Checks and encodes the next hops, each a `struct rtnexthop`. */
+function checkNexthops(value: unknown, family: number): Buffer[] {
+  if (value === undefined) return []
+  if (!Array.isArray(value) || value.length === 0) {
+    throw check.typeError(
+      `init.nexthops must be a non-empty array, got ${check.describe(value)}`,
+    )
+  }
+
+  return value.map((v: unknown, i) => {
+    const name = `init.nexthops[${i}]`
+    if (v === undefined) throw check.typeError(`${name} must be an object`)
+    const hop = check.optionalObject(name, v)
+    check.knownKeys(name, hop, [
+      'gateway',
+      'index',
+      'weight',
+      'flags',
+      'attributes',
+    ])
+
+    const e = new AttributeEncoder()
+    const gateway = optionalIP(`${name}.gateway`, hop.gateway)
+    if (gateway !== undefined) writeGateway(e, gateway, family)
+    const attrs = Buffer.concat([
+      e.encode(),
+      encodeRaw(checkRaw(`${name}.attributes`, hop.attributes)),
+    ])
+
+    const b = Buffer.alloc(RTNEXTHOP)
+    writeU16(b, RTNEXTHOP + attrs.length, 0)
+    b[2] =
+      hop.flags === undefined
+        ? 0
+        : bitsOf(`${name}.flags`, NEXTHOP_FLAGS, hop.flags)
+    b[3] = check.optionalInteger(`${name}.weight`, hop.weight, 1, 256, 1) - 1
+    const index = check.optionalInteger(`${name}.index`, hop.index, 0, U32, 0)
+    writeI32(b, index | 0, 4)
+    return Buffer.concat([b, attrs])
+  })
+}
+
+/** Encodes `RTA_METRICS`' nested `RTAX_*` attributes. */
+function encodeMetrics(value: unknown): Buffer {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw check.typeError(
+      `init.metrics must be an object, got ${check.describe(value)}`,
+    )
+  }
+  const metrics = value as Record<string, unknown>
+  const known = [...Object.values(METRICS), 'attributes']
+  check.knownKeys('init.metrics', metrics, known)
+
+  const e = new AttributeEncoder()
+  for (const [n, key] of Object.entries(METRICS)) {
+    const v = metrics[key]
+    if (v === undefined) continue
+    const type = Number(n)
+    if (type === RTAX_CC_ALGO) {
+      if (typeof v !== 'string') {
+        throw check.typeError(
+          `init.metrics.congctl must be a string, got ${check.describe(v)}`,
+        )
+      }
+      e.string(type, v)
+    } else {
+      e.uint32(type, check.integer(`init.metrics.${key}`, v, 0, U32))
+    }
+  }
+  const raw = checkRaw('init.metrics.attributes', metrics.attributes)
+  return Buffer.concat([e.encode(), encodeRaw(raw)])
+}
+
+/** The family filter's number; AF_UNSPEC when not given. */
+function filterFamily(name: string, v: unknown): number {
+  return v === undefined ? AF_UNSPEC : familyNumber(name, v)
+}
+
+/**
+ * Routes: the routes of the namespace a `Conn` was opened in. Every
+ * method is safe to call concurrently; each call is one request on the
+ * Conn, and fails with the Conn's `EBADF` once it is closed. The
+ * collection holds no state of its own.
+ */
+export class Routes {
+  readonly #conn: Conn
+
+  /** Wraps `conn`, a `NETLINK_ROUTE` Conn opened with `strict: true`. */
+  constructor(conn: Conn) {
+    if (conn === null || typeof conn !== 'object') {
+      throw check.typeError(`conn must be a Conn, got ${check.describe(conn)}`)
+    }
+    this.#conn = conn
+  }
+
+  /**
+   * Lists the routes of every table (as `ip route show table all`), or
+   * those `filter` selects. The kernel filters by family, table and
+   * output link where strict checking lets it; the result is filtered
+   * here as well. Cached (cloned) routes are not listed. A table that
+   * does not exist lists empty. Resolves with the routes in the kernel's
+   * order; rejects with the kernel's `NetlinkError`.
+   */
+  async list(filter: RouteFilter = {}): Promise<Route[]> {
+    const given = check.optionalObject('filter', filter)
+    check.knownKeys('filter', given, ['family', 'table', 'index'])
+    const family = filterFamily('filter.family', given.family)
+    const table =
+      given.table === undefined
+        ? undefined
+        : numberOf('filter.table', TABLES, given.table, U32)
+    const index =
+      given.index === undefined
+        ? undefined
+        : check.integer('filter.index', given.index, 1, 0x7fffffff)
+
+    // Strict checking: a zero header but for the family, and only the
+    // attributes the kernel filters dumps by.
+    const header = Buffer.alloc(RTMSG)
+    header[0] = family
+    const e = new AttributeEncoder()
+    if (table !== undefined) e.uint32(RTA_TABLE, table)
+    if (index !== undefined) e.uint32(RTA_OIF, index)
+    const body = Buffer.concat([header, e.encode()])
+
+    let messages: Message[]
+    try {
+      messages = await dump(this.#conn, RTM_GETROUTE, body)
+    } catch (err) {
+      if (table !== undefined && isENOENT(err)) return []
+      throw err
+    }
+
+    const routes: Route[] = []
+    for (const m of messages) {
+      if (m.header.type !== RTM_NEWROUTE) continue
+      if (m.data.length > 0 && !familyName(m.data[0])) continue
+      const r = decodeRoute(m)
+      if (family !== AF_UNSPEC && familyNumber('family', r.family) !== family) {
+        continue
+      }
+      if (table !== undefined && r.table !== table) continue
+      if (index !== undefined && !usesLink(r, index)) continue
+      routes.push(r)
+    }
+    return routes
+  }
+
+  /**
+   * Looks up the route the kernel would use to reach `destination`, an
+   * address, as `ip route get` does (`RTM_GETROUTE`). Resolves with the
+   * resulting route (flag `'cloned'`), or with `fibMatch` the table entry
+   * that matched; rejects with the kernel's `NetlinkError`, for instance
+   * `ENETUNREACH` when no route matches.
+   */
+  async get(
+    destination: string,
+    options: RouteGetOptions = {},
+  ): Promise<Route> {
+    const dst = parseIP('destination', destination)
+    const given = check.optionalObject('options', options)
+    check.knownKeys('options', given, [
+      'source',
+      'index',
+      'inputIndex',
+      'mark',
+      'fibMatch',
+    ])
+    const src = optionalIP('options.source', given.source)
+    if (src !== undefined) sameFamily('options.source', src, dst.family)
+    const fibMatch = check.optionalBoolean(
+      'options.fibMatch',
+      given.fibMatch,
+      false,
+    )
+
+    const header = Buffer.alloc(RTMSG)
+    header[0] = dst.family
+    header[1] = dst.bytes.length * 8
+    header[2] = src === undefined ? 0 : src.bytes.length * 8
+    writeU32(header, fibMatch ? RTM_F_FIB_MATCH : 0, 8)
+    const e = new AttributeEncoder().bytes(RTA_DST, dst.bytes)
+    if (src !== undefined) e.bytes(RTA_SRC, src.bytes)
+    optionalU32(e, RTA_OIF, 'options.index', given.index)
+    optionalU32(e, RTA_IIF, 'options.inputIndex', given.inputIndex)
+    optionalU32(e, RTA_MARK, 'options.mark', given.mark)
+
+    const body = Buffer.concat([header, e.encode()])
+    const reply = await getOne(this.#conn, RTM_GETROUTE, body)
+    if (reply === undefined || reply.header.type !== RTM_NEWROUTE) {
+      throw new MalformedError('route get: the kernel sent no route')
+    }
+    return decodeRoute(reply)
+  }
+
+  /**
+   * Adds a route (`RTM_NEWROUTE` with `NLM_F_CREATE|NLM_F_EXCL`). Rejects
+   * with `EEXIST` when it exists, and with the kernel's `NetlinkError`
+   * and extended acknowledgement otherwise; throws a TypeError or
+   * RangeError naming the field for a bad `init`.
+   */
+  async add(init: RouteInit): Promise<void> {
+    const body = encodeRoute(init, 'add')
+    await change(this.#conn, RTM_NEWROUTE, CREATE, body)
+  }
+
+  /**
+   * Adds a route or replaces the one with the same key (`RTM_NEWROUTE`
+   * with `NLM_F_CREATE|NLM_F_REPLACE`), as `ip route replace`. Errors as
+   * for `add`.
+   */
+  async replace(init: RouteInit): Promise<void> {
+    const body = encodeRoute(init, 'replace')
+    await change(this.#conn, RTM_NEWROUTE, REPLACE, body)
+  }
+
+  /**
+   * Deletes the first route that matches `init` (`RTM_DELROUTE`); fields
+   * left out match any value. A route from `list()` may be passed as is.
+   * Rejects with `ESRCH` when none matches.
+   */
+  async delete(init: RouteInit): Promise<void> {
+    const body = encodeRoute(init, 'delete')
+    await change(this.#conn, RTM_DELROUTE, 0, body)
+  }
+}
+
+function usesLink(r: Route, index: number): boolean {
+  if (r.index === index) return true
+  return r.nexthops?.some((hop) => hop.index === index) ?? false
+}
+
+function isENOENT(err: unknown): boolean {
+  return err instanceof NetlinkError && err.code === 'ENOENT'
+}

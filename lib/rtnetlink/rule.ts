@@ -1,0 +1,428 @@
+/**
+ * Routing policy rules (`RTM_*RULE`): the typed `Rule` a
+ * `struct fib_rule_hdr` and its `FRA_*` attributes describe, and `Rules`,
+ * the collection that lists, adds and deletes them.
+ */
+import { AttributeDecoder, AttributeEncoder } from '../attribute'
+import type { Conn } from '../conn'
+import type { Message } from '../message'
+import * as check from '../validate'
+import { RTM_DELRULE, RTM_GETRULE, RTM_NEWRULE } from './constants'
+import { bitNames, bitsOf, nameOf, numberOf, type BitTable } from './enum'
+import { readU32, writeU32 } from './host-order'
+import {
+  AF_INET,
+  AF_UNSPEC,
+  familyName,
+  familyNumber,
+  formatPrefix,
+  parsePrefix,
+  type IPFamily,
+} from './ip'
+import { checkRaw, encodeRaw } from './raw'
+import {
+  CREATE,
+  MalformedError,
+  change,
+  dump,
+  needBytes,
+  rawAttribute,
+  type RawAttribute,
+} from './request'
+import { PROTOCOLS, RT_TABLE_MAIN, TABLES } from './route-names'
+
+/** Size of `struct fib_rule_hdr`. */
+const FIB_RULE_HDR = 12
+
+const FRA_DST = 1
+const FRA_SRC = 2
+const FRA_IIFNAME = 3
+const FRA_GOTO = 4
+const FRA_PRIORITY = 6
+const FRA_FWMARK = 10
+const FRA_TABLE = 15
+const FRA_FWMASK = 16
+const FRA_OIFNAME = 17
+const FRA_PROTOCOL = 21
+
+/** `FR_ACT_TO_TBL`: look the route up in the rule's table. */
+const FR_ACT_TO_TBL = 1
+
+/** `FR_ACT_*`: what a matching rule does, named as iproute2 does. */
+const ACTIONS: Readonly<Record<number, string>> = {
+  0: 'unspec',
+  1: 'to_tbl',
+  2: 'goto',
+  3: 'nop',
+  6: 'blackhole',
+  7: 'unreachable',
+  8: 'prohibit',
+}
+
+/** `FIB_RULE_*` flags. */
+const FLAGS: BitTable = [
+  [0x1, 'permanent'],
+  [0x2, 'invert'],
+  [0x4, 'unresolved'],
+  [0x8, 'iif_detached'],
+  [0x10, 'oif_detached'],
+  [0x10000, 'find_saddr'],
+]
+
+const U32 = 0xffffffff
+
+/**
+ * A routing policy rule as the kernel reports it in `RTM_NEWRULE`.
+ * Plain data: it may be kept, compared and passed back to `Rules`.
+ */
+export interface Rule {
+  family: IPFamily
+  /** `FRA_PRIORITY`; 0 when the kernel leaves it out. */
+  priority: number
+  /** `FRA_TABLE`, or the header's table without it; 254 is main. */
+  table: number
+  /** `'to_tbl'`, `'goto'`, `'nop'`, `'blackhole'`, `'unreachable'`, ... */
+  action: string
+  /** The priority a `'goto'` rule jumps to (`FRA_GOTO`). */
+  goto?: number
+  /** The source prefix matched (`from`); absent for all. */
+  source?: string
+  /** The destination prefix matched (`to`); absent for all. */
+  destination?: string
+  /** The input link's name matched (`FRA_IIFNAME`). */
+  iifname?: string
+  /** The output link's name matched (`FRA_OIFNAME`). */
+  oifname?: string
+  /** The firewall mark matched, under `fwmask`. */
+  fwmark?: number
+  fwmask?: number
+  tos: number
+  /** `FIB_RULE_*` by name: `'invert'` (iproute2's `not`), ... */
+  flags: string[]
+  /** Who added the rule (`FRA_PROTOCOL`), as a route's protocol. */
+  protocol?: string
+  /** Every attribute not modelled above, as bytes. */
+  attributes: RawAttribute[]
+}
+
+/**
+ * A rule to add or delete: `Rule`'s fields, all optional. Adding uses
+ * iproute2's defaults: family IPv4 (or that of the prefixes), table main,
+ * action `'to_tbl'`. A delete matches only the fields given.
+ */
+export interface RuleInit {
+  family?: IPFamily
+  priority?: number
+  table?: number | string
+  action?: string | number
+  goto?: number
+  source?: string
+  destination?: string
+  iifname?: string
+  oifname?: string
+  fwmark?: number
+  fwmask?: number
+  tos?: number
+  flags?: string[]
+  protocol?: string | number
+  attributes?: RawAttribute[]
+}
+
+/** Which rules `Rules.list` returns. */
+export interface RuleFilter {
+  family?: IPFamily
+}
+
+const INIT_KEYS = [
+  'family',
+  'priority',
+  'table',
+  'action',
+  'goto',
+  'source',
+  'destination',
+  'iifname',
+  'oifname',
+  'fwmark',
+  'fwmask',
+  'tos',
+  'flags',
+  'protocol',
+  'attributes',
+] as const
+
+/**
+ * Decodes an `RTM_NEWRULE` or `RTM_DELRULE` message of family IPv4 or
+ * IPv6. Throws a `MalformedError` for a header cut short, a bad
+ * attribute, a prefix of the wrong size, or another family.
+ */
+export function decodeRule(m: Message): Rule {
+  const data = m.data
+  needBytes(data, FIB_RULE_HDR, 'rule')
+
+  const familyNo = data[0]
+  const family = familyName(familyNo)
+  if (family === undefined) {
+    throw new MalformedError(`rule of family ${familyNo} is not IPv4 or IPv6`)
+  }
+  const size = familyNo === AF_INET ? 4 : 16
+  const dstLength = data[1]
+  const srcLength = data[2]
+  if (dstLength > size * 8 || srcLength > size * 8) {
+    throw new MalformedError(
+      `rule prefix length ${Math.max(dstLength, srcLength)} is over ` +
+        `${size * 8}`,
+    )
+  }
+
+  const rule: Rule = {
+    family,
+    priority: 0,
+    table: data[4],
+    action: nameOf(ACTIONS, data[7]),
+    tos: data[3],
+    flags: bitNames(FLAGS, readU32(data, 8)),
+    attributes: [],
+  }
+  const prefix = (b: Buffer, length: number, what: string) => {
+    if (b.length !== size) {
+      throw new MalformedError(`${what} of ${b.length} bytes, want ${size}`)
+    }
+    return formatPrefix(b, length)
+  }
+
+  const d = new AttributeDecoder(data.subarray(FIB_RULE_HDR))
+  try {
+    while (d.next()) {
+      switch (d.type) {
+        case FRA_SRC:
+          rule.source = prefix(d.bytes(), srcLength, 'FRA_SRC')
+          break
+        case FRA_DST:
+          rule.destination = prefix(d.bytes(), dstLength, 'FRA_DST')
+          break
+        case FRA_PRIORITY:
+          rule.priority = d.uint32()
+          break
+        case FRA_TABLE:
+          rule.table = d.uint32()
+          break
+        case FRA_GOTO:
+          rule.goto = d.uint32()
+          break
+        case FRA_IIFNAME:
+          rule.iifname = d.string()
+          break
+        case FRA_OIFNAME:
+          rule.oifname = d.string()
+          break
+        case FRA_FWMARK:
+          rule.fwmark = d.uint32()
+          break
+        case FRA_FWMASK:
+          rule.fwmask = d.uint32()
+          break
+        case FRA_PROTOCOL:
+          rule.protocol = nameOf(PROTOCOLS, d.uint8())
+          break
+        default:
+          rule.attributes.push(rawAttribute(d))
+      }
+    }
+  } catch (err) {
+    throw new MalformedError(`rule: ${(err as Error).message}`, err)
+  }
+  if (d.err !== null) throw new MalformedError(`rule: ${d.err.message}`, d.err)
+  return reorder(rule)
+}
+
+function reorder(r: Rule): Rule {
+  const out: Record<string, unknown> = {}
+  for (const key of INIT_KEYS) {
+    const v = (r as unknown as Record<string, unknown>)[key]
+    if (v !== undefined) out[key] = v
+  }
+  return out as unknown as Rule
+}
+
+/**
+ * The identity of a rule: family, priority, and what it matches and does.
+ * Rules with equal keys are the same rule.
+ */
+export function ruleKey(r: Rule): string {
+  const o = check.optionalObject('rule', r)
+  if (o.family === undefined) throw check.typeError('rule must have a family')
+  return [
+    r.family,
+    r.priority,
+    r.table,
+    r.action,
+    r.source ?? '',
+    r.destination ?? '',
+    r.iifname ?? '',
+    r.oifname ?? '',
+    r.fwmark ?? '',
+    r.fwmask ?? '',
+    r.tos,
+  ].join('|')
+}
+
+/**
+ * Encodes `value` as the payload of `RTM_NEWRULE` or `RTM_DELRULE`.
+ * Throws a TypeError or RangeError naming the field at fault.
+ */
+function encodeRule(value: unknown, adding: boolean): Buffer {
+  if (value === undefined) {
+    throw check.typeError('init must be an object, got undefined')
+  }
+  const init = check.optionalObject('init', value)
+  check.knownKeys('init', init, INIT_KEYS)
+
+  // The family is given, or that of the prefixes, or IPv4.
+  const src =
+    init.source === undefined
+      ? undefined
+      : parsePrefix('init.source', init.source)
+  const dst =
+    init.destination === undefined
+      ? undefined
+      : parsePrefix('init.destination', init.destination)
+  const family =
+    init.family !== undefined
+      ? familyNumber('init.family', init.family)
+      : (src?.family ?? dst?.family ?? AF_INET)
+  for (const [name, p] of [
+    ['init.source', src],
+    ['init.destination', dst],
+  ] as const) {
+    if (p !== undefined && p.family !== family) {
+      throw check.typeError(`${name} is not an ${familyName(family)} prefix`)
+    }
+  }
+
+  const table =
+    init.table === undefined
+      ? adding
+        ? RT_TABLE_MAIN
+        : 0
+      : numberOf('init.table', TABLES, init.table, U32)
+  const action =
+    init.action === undefined
+      ? adding
+        ? FR_ACT_TO_TBL
+        : 0
+      : numberOf('init.action', ACTIONS, init.action, 0xff)
+
+  const header = Buffer.alloc(FIB_RULE_HDR)
+  header[0] = family
+  header[1] = dst?.length ?? 0
+  header[2] = src?.length ?? 0
+  header[3] = check.optionalInteger('init.tos', init.tos, 0, 0xff, 0)
+  header[4] = table < 256 ? table : 0
+  header[7] = action
+  const flags =
+    init.flags === undefined ? 0 : bitsOf('init.flags', FLAGS, init.flags)
+  writeU32(header, flags, 8)
+
+  const e = new AttributeEncoder()
+  if (src !== undefined) e.bytes(FRA_SRC, src.bytes)
+  if (dst !== undefined) e.bytes(FRA_DST, dst.bytes)
+  const u32 = (type: number, key: string) => {
+    const v = init[key]
+    if (v !== undefined) e.uint32(type, check.integer(`init.${key}`, v, 0, U32))
+  }
+  u32(FRA_PRIORITY, 'priority')
+  u32(FRA_GOTO, 'goto')
+  u32(FRA_FWMARK, 'fwmark')
+  u32(FRA_FWMASK, 'fwmask')
+  if (table !== 0) e.uint32(FRA_TABLE, table)
+  for (const [type, key] of [
+    [FRA_IIFNAME, 'iifname'],
+    [FRA_OIFNAME, 'oifname'],
+  ] as const) {
+    const v = init[key]
+    if (v === undefined) continue
+    if (typeof v !== 'string' || v.length === 0 || v.length > 15) {
+      throw check.typeError(
+        `init.${key} must be a link name of 1 to 15 characters, got ` +
+          check.describe(v),
+      )
+    }
+    e.string(type, v)
+  }
+  if (init.protocol !== undefined) {
+    e.uint8(
+      FRA_PROTOCOL,
+      numberOf('init.protocol', PROTOCOLS, init.protocol, 0xff),
+    )
+  }
+  const raw = encodeRaw(checkRaw('init.attributes', init.attributes))
+  return Buffer.concat([header, e.encode(), raw])
+}
+
+/**
+ * Rules: the routing policy rules of the namespace a `Conn` was opened
+ * in. Every method is safe to call concurrently; each call is one
+ * request on the Conn, and fails with the Conn's `EBADF` once it is
+ * closed. The collection holds no state of its own.
+ */
+export class Rules {
+  readonly #conn: Conn
+
+  /** Wraps `conn`, a `NETLINK_ROUTE` Conn opened with `strict: true`. */
+  constructor(conn: Conn) {
+    if (conn === null || typeof conn !== 'object') {
+      throw check.typeError(`conn must be a Conn, got ${check.describe(conn)}`)
+    }
+    this.#conn = conn
+  }
+
+  /**
+   * Lists the IPv4 and IPv6 rules (or one family's), in the kernel's
+   * order, as `ip rule show` and `ip -6 rule show`. The kernel filters by
+   * family; rules of other families (multicast routing) are left out.
+   * Rejects with the kernel's `NetlinkError`.
+   */
+  async list(filter: RuleFilter = {}): Promise<Rule[]> {
+    const given = check.optionalObject('filter', filter)
+    check.knownKeys('filter', given, ['family'])
+    const family =
+      given.family === undefined
+        ? AF_UNSPEC
+        : familyNumber('filter.family', given.family)
+
+    // Strict checking: a zero header but for the family, no attributes.
+    const header = Buffer.alloc(FIB_RULE_HDR)
+    header[0] = family
+    const messages = await dump(this.#conn, RTM_GETRULE, header)
+
+    const rules: Rule[] = []
+    for (const m of messages) {
+      if (m.header.type !== RTM_NEWRULE) continue
+      if (m.data.length > 0 && !familyName(m.data[0])) continue
+      if (family !== AF_UNSPEC && m.data[0] !== family) continue
+      rules.push(decodeRule(m))
+    }
+    return rules
+  }
+
+  /**
+   * Adds a rule (`RTM_NEWRULE` with `NLM_F_CREATE|NLM_F_EXCL`), as
+   * `ip rule add`. Rejects with `EEXIST` when an equal rule exists, and
+   * with the kernel's `NetlinkError` otherwise; throws a TypeError or
+   * RangeError naming the field for a bad `init`.
+   */
+  async add(init: RuleInit): Promise<void> {
+    const body = encodeRule(init, true)
+    await change(this.#conn, RTM_NEWRULE, CREATE, body)
+  }
+
+  /**
+   * Deletes the first rule that matches `init` (`RTM_DELRULE`); fields
+   * left out match any. Rejects with `ENOENT` when none matches.
+   */
+  async delete(init: RuleInit): Promise<void> {
+    const body = encodeRule(init, false)
+    await change(this.#conn, RTM_DELRULE, 0, body)
+  }
+}
