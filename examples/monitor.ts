@@ -1,253 +1,229 @@
 /**
- * monitor: lists the network interfaces with their state and addresses,
- * then prints each link and address change until Ctrl-C.
+ * monitor: shows this host's network interfaces with their state, kind,
+ * MTU, MAC and addresses, and the routes of the main table; then prints
+ * each change of a link, address, route or neighbour, one per line with
+ * a timestamp, until Ctrl-C.
  *
- *   node examples/monitor.js [--netns NAME] [--once]
+ *   node examples/monitor.js [--netns NAME] [--json] [--once]
  *
  * --netns NAME  watch the network namespace NAME instead of this one
+ * --json        print NDJSON: one object per line, for machines
  * --once        print the table and exit
- *
- * It speaks rtnetlink with nothing but the core API: requests built by
- * hand, replies decoded with the attribute decoder.
  */
 import { parseArgs } from 'node:util'
+import { NetlinkError } from '../index'
 import {
-  AttributeDecoder,
-  Family,
-  HeaderFlags,
-  NetlinkError,
-  dial,
-  type Conn,
-  type Message,
-} from '../index'
+  dialRoute,
+  type Address,
+  type Link,
+  type Route,
+  type RouteConn,
+  type RouteEvent,
+} from '../rtnetlink'
 
-// Message types, groups and attributes from <linux/rtnetlink.h>,
-// <linux/if_link.h> and <linux/if_addr.h>.
-const RTM_NEWLINK = 16
-const RTM_DELLINK = 17
-const RTM_GETLINK = 18
-const RTM_NEWADDR = 20
-const RTM_DELADDR = 21
-const RTM_GETADDR = 22
-const RTNLGRP_LINK = 1
-const RTNLGRP_IPV4_IFADDR = 5
-const RTNLGRP_IPV6_IFADDR = 9
-const IFLA_ADDRESS = 1
-const IFLA_IFNAME = 3
-const IFLA_MTU = 4
-const IFA_ADDRESS = 1
-const IFA_LOCAL = 2
-const IFF_UP = 0x1
-const IFF_LOWER_UP = 0x10000
-const AF_INET = 2
+const MAIN_TABLE = 254
 
-interface Link {
-  index: number
-  name: string
-  flags: number
-  mtu: number
-  mac: string
+interface Options {
+  netns?: string
+  json: boolean
+  once: boolean
 }
 
-interface Address {
-  index: number
-  address: string
-}
+/** Link names by index, kept current from the events. */
+type Names = Map<number, string>
 
-/** Decodes an RTM_NEWLINK or RTM_DELLINK (struct ifinfomsg + attributes). */
-function parseLink(m: Message): Link {
-  const link: Link = {
-    index: m.data.readInt32LE(4),
-    name: '',
-    flags: m.data.readUInt32LE(8),
-    mtu: 0,
-    mac: '',
+async function main(options: Options): Promise<void> {
+  const rt = dialRoute({ netns: options.netns })
+  const stop = new AbortController()
+  const events = rt.monitor({ resync: true, signal: stop.signal })
+
+  // Starting the monitor joins its groups before the table is dumped, so
+  // no change falls between the table and the first event.
+  const first = options.once ? undefined : events.next()
+  const names: Names = new Map()
+  await printState(rt, names, options)
+  if (first === undefined) {
+    await rt.close()
+    return
   }
 
-  const d = new AttributeDecoder(m.data.subarray(16))
-  while (d.next()) {
-    if (d.type === IFLA_IFNAME) link.name = d.string()
-    if (d.type === IFLA_MTU) link.mtu = d.uint32()
-    if (d.type === IFLA_ADDRESS) link.mac = formatMac(d.bytes())
+  process.once('SIGINT', () => stop.abort())
+  try {
+    let next = await first
+    while (!next.done) {
+      print(next.value, names, options)
+      next = await events.next()
+    }
+  } catch (err) {
+    if (!stop.signal.aborted) throw err
+  } finally {
+    await rt.close()
   }
-  return link
 }
 
-/** Decodes an RTM_NEWADDR or RTM_DELADDR (struct ifaddrmsg + attributes). */
-function parseAddress(m: Message): Address {
-  const family = m.data.readUInt8(0)
-  const prefix = m.data.readUInt8(1)
-  let local: Buffer | undefined
-  let address: Buffer | undefined
+/** Dumps links, addresses and main-table routes and prints them. */
+async function printState(
+  rt: RouteConn,
+  names: Names,
+  options: Options,
+): Promise<void> {
+  const [links, addresses, routes] = await Promise.all([
+    rt.links.list(),
+    rt.addresses.list(),
+    rt.routes.list({ table: MAIN_TABLE }),
+  ])
+  for (const l of links) names.set(l.index, l.name)
 
-  const d = new AttributeDecoder(m.data.subarray(8))
-  while (d.next()) {
-    if (d.type === IFA_LOCAL) local = d.bytes()
-    if (d.type === IFA_ADDRESS) address = d.bytes()
-  }
-
-  // On a point-to-point link IFA_ADDRESS is the peer; IFA_LOCAL is ours.
-  const ip = local ?? address ?? Buffer.alloc(0)
-  const text = family === AF_INET ? formatIPv4(ip) : formatIPv6(ip)
-  return { index: m.data.readInt32LE(4), address: `${text}/${prefix}` }
-}
-
-function formatMac(b: Buffer): string {
-  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':')
-}
-
-function formatIPv4(b: Buffer): string {
-  return [...b].join('.')
-}
-
-/** Formats 16 bytes as RFC 5952 text: the longest zero run becomes "::". */
-function formatIPv6(b: Buffer): string {
-  const words: number[] = []
-  for (let i = 0; i + 1 < b.length; i += 2) words.push(b.readUInt16BE(i))
-
-  let best = -1
-  let bestLength = 1
-  for (let i = 0; i < words.length; ) {
-    let j = i
-    while (j < words.length && words[j] === 0) j++
-    if (j - i > bestLength) [best, bestLength] = [i, j - i]
-    i = j === i ? i + 1 : j
+  if (options.json) {
+    const now = new Date().toISOString()
+    const line = (kind: string, object: unknown) =>
+      console.log(toJson({ time: now, kind, action: 'present', object }))
+    links.forEach((l) => line('link', l))
+    addresses.forEach((a) => line('address', a))
+    routes.forEach((r) => line('route', r))
+    return
   }
 
-  const hex = words.map((w) => w.toString(16))
-  if (best < 0) return hex.join(':')
-  const head = hex.slice(0, best).join(':')
-  const tail = hex.slice(best + bestLength).join(':')
-  return `${head}::${tail}`
+  printLinks(links, addresses)
+  console.log()
+  printRoutes(routes, names)
+  console.log()
 }
 
-function state(flags: number): string {
-  if ((flags & IFF_UP) === 0) return 'down'
-  return flags & IFF_LOWER_UP ? 'up' : 'no-carrier'
-}
-
-/** Dumps every link and address and prints them as a table. */
-async function printTable(conn: Conn, names: Map<number, string>) {
-  const dump = HeaderFlags.Dump
-  const links = await conn.execute({
-    header: { type: RTM_GETLINK, flags: dump },
-    data: Buffer.alloc(16),
-  })
-  const addrs = await conn.execute({
-    header: { type: RTM_GETADDR, flags: dump },
-    data: Buffer.alloc(8),
-  })
-
-  const byIndex = new Map<number, string[]>()
-  for (const a of addrs.map(parseAddress)) {
-    byIndex.set(a.index, [...(byIndex.get(a.index) ?? []), a.address])
-  }
-
-  const rows = [['INDEX', 'NAME', 'STATE', 'MTU', 'MAC', 'ADDRESSES']]
-  for (const l of links.map(parseLink)) {
-    names.set(l.index, l.name)
-    const addresses = (byIndex.get(l.index) ?? []).join(' ')
+function printLinks(links: Link[], addresses: Address[]): void {
+  const rows = [['INDEX', 'NAME', 'STATE', 'KIND', 'MTU', 'MAC', 'ADDRESSES']]
+  for (const l of links) {
+    const mine = addresses
+      .filter((a) => a.index === l.index)
+      .map((a) => `${a.address}/${a.prefixLength}`)
     rows.push([
       String(l.index),
       l.name,
-      state(l.flags),
-      String(l.mtu),
-      l.mac,
-      addresses,
+      linkState(l),
+      l.kind ?? '-',
+      String(l.mtu ?? '-'),
+      l.address ?? '-',
+      mine.join(' '),
     ])
   }
+  printRows(rows)
+}
 
+function printRoutes(routes: Route[], names: Names): void {
+  const rows = [['DESTINATION', 'GATEWAY', 'DEVICE', 'PROTOCOL', 'METRIC']]
+  for (const r of routes) {
+    rows.push([
+      r.destination,
+      r.gateway ?? '-',
+      r.index === undefined ? '-' : deviceName(r.index, names),
+      r.protocol,
+      String(r.priority ?? '-'),
+    ])
+  }
+  printRows(rows)
+}
+
+function printRows(rows: string[][]): void {
   const widths = rows[0].map((_, i) =>
     Math.max(...rows.map((r) => r[i].length)),
   )
   for (const row of rows) {
-    const cells = row.map((c, i) => c.padEnd(widths[i]))
-    console.log(cells.join('  ').trimEnd())
+    console.log(row.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd())
   }
 }
 
-/** Describes one notification on a line, or returns undefined. */
-function describe(
-  m: Message,
-  names: Map<number, string>,
-): string | undefined {
-  switch (m.header.type) {
-    case RTM_NEWLINK: {
-      const l = parseLink(m)
-      const verb = names.has(l.index) ? 'changed' : 'added'
-      names.set(l.index, l.name)
-      const what = `${l.name} (index ${l.index})`
-      return `link ${verb} ${what} ${state(l.flags)} mtu ${l.mtu}`
-    }
-    case RTM_DELLINK: {
-      const l = parseLink(m)
-      names.delete(l.index)
-      return `link removed ${l.name} (index ${l.index})`
-    }
-    case RTM_NEWADDR:
-    case RTM_DELADDR: {
-      const a = parseAddress(m)
-      const verb = m.header.type === RTM_NEWADDR ? 'added' : 'removed'
-      const name = names.get(a.index) ?? `index ${a.index}`
-      return `address ${verb} ${a.address} on ${name}`
-    }
-  }
-  return undefined
+function linkState(l: Link): string {
+  if (!l.up) return 'down'
+  return l.flags.includes('LOWER_UP') ? 'up' : 'no-carrier'
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      netns: { type: 'string' },
-      once: { type: 'boolean', default: false },
-    },
-  })
+function deviceName(index: number, names: Names): string {
+  return names.get(index) ?? `index ${index}`
+}
 
-  // Join the groups before the dump so that no change falls between the
-  // table and the first notification.
-  const groups = values.once
-    ? 0
-    : (1 << (RTNLGRP_LINK - 1)) |
-      (1 << (RTNLGRP_IPV4_IFADDR - 1)) |
-      (1 << (RTNLGRP_IPV6_IFADDR - 1))
-  const conn = dial(Family.ROUTE, { netns: values.netns, groups })
-
-  const names = new Map<number, string>()
-  await printTable(conn, names)
-  if (values.once) {
-    await conn.close()
+/** Prints one event: a line of text, or a line of JSON. */
+function print(e: RouteEvent, names: Names, options: Options): void {
+  const time = new Date().toISOString()
+  if (e.kind === 'link') {
+    if (e.action === 'new') names.set(e.object.index, e.object.name)
+    else names.delete(e.object.index)
+  }
+  if (options.json) {
+    const { kind, ...rest } = e
+    console.log(toJson({ time, kind, ...rest }))
     return
   }
+  console.log(`${time} ${describe(e, names)}`)
+}
 
-  let closing = false
-  process.once('SIGINT', () => {
-    closing = true
-    void conn.close()
-  })
-
-  for (;;) {
-    try {
-      for await (const m of conn.receive()) {
-        const line = describe(m, names)
-        if (line !== undefined) print(line)
-      }
-      return
-    } catch (err) {
-      if (closing) return
-      if (!(err instanceof NetlinkError && err.code === 'ENOBUFS')) throw err
-      print('some changes were lost: the kernel dropped them (ENOBUFS)')
+function describe(e: RouteEvent, names: Names): string {
+  switch (e.kind) {
+    case 'link': {
+      const l = e.object
+      const info = `${l.kind ?? ''} ${linkState(l)} mtu ${l.mtu ?? '-'}`
+      return `link ${e.action} ${l.name} (index ${l.index}) ${info.trim()}`
     }
+    case 'address': {
+      const a = e.object
+      const on = deviceName(a.index, names)
+      return `address ${e.action} ${a.address}/${a.prefixLength} on ${on}`
+    }
+    case 'route': {
+      const r = e.object
+      const via = r.gateway === undefined ? '' : ` via ${r.gateway}`
+      const dev =
+        r.index === undefined ? '' : ` dev ${deviceName(r.index, names)}`
+      const where = `${r.destination}${via}${dev} table ${r.table}`
+      return `route ${e.action} ${where}`
+    }
+    case 'neighbour': {
+      const n = e.object
+      const on = deviceName(n.index, names)
+      const ll = n.lladdr === undefined ? '' : ` lladdr ${n.lladdr}`
+      const state = n.state.join(',')
+      return `neighbour ${e.action} ${n.address}${ll} on ${on} ${state}`
+    }
+    case 'overrun':
+      return 'events were lost (ENOBUFS); re-dumped, differences follow'
+    case 'error':
+      return `undecodable message: ${e.error.message}`
   }
 }
 
-function print(line: string): void {
-  console.log(`${new Date().toISOString()} ${line}`)
+/**
+ * JSON with bigint counters as strings and Buffers as hex; the raw
+ * attributes the decoders keep are left out of this tool's output.
+ */
+function toJson(value: unknown): string {
+  return JSON.stringify(value, (key, v) => {
+    if (key === 'attributes') return undefined
+    if (typeof v === 'bigint') return v.toString()
+    if (v?.type === 'Buffer' && Array.isArray(v.data)) {
+      return Buffer.from(v.data).toString('hex')
+    }
+    if (v instanceof Error) return { message: v.message }
+    return v
+  })
 }
 
-main().then(
+function explain(err: unknown): string {
+  if (err instanceof NetlinkError && err.code === 'EPERM') {
+    return `${err.message}; run it as root or with the capability named`
+  }
+  return err instanceof Error ? err.message : String(err)
+}
+
+const { values } = parseArgs({
+  options: {
+    netns: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    once: { type: 'boolean', default: false },
+  },
+})
+main(values as Options).then(
   () => process.exit(0),
-  (err: Error) => {
-    console.error(`monitor: ${err.message}`)
+  (err: unknown) => {
+    console.error(`monitor: ${explain(err)}`)
     process.exit(1)
   },
 )
