@@ -5,6 +5,7 @@ import { Conn, dial, type Config } from '../conn'
 import { Family, HeaderFlags } from '../constants'
 import { NetlinkError } from '../errors'
 import * as check from '../validate'
+import { checkFamily, checkName, checkRequest, checkWait } from './args'
 import {
   CTRL_ATTR_FAMILY_ID,
   CTRL_ATTR_FAMILY_NAME,
@@ -15,9 +16,6 @@ import {
   GENL_CTRL_NOTIFY_GROUP,
   GENL_CTRL_VERSION,
   GENL_ID_CTRL,
-  GENL_MAX_ID,
-  GENL_MIN_ID,
-  GENL_NAMSIZ,
 } from './constants'
 import { GenericError } from './errors'
 import type { ControllerEvent } from './events'
@@ -64,7 +62,6 @@ export interface WaitOptions {
 }
 
 const ERRNO = constants.errno
-const REQUEST_KEYS = ['command', 'version', 'flags', 'data'] as const
 
 /**
  * Opens a generic netlink socket (`NETLINK_GENERIC`) with `config`, as
@@ -602,55 +599,6 @@ export class GenericConn {
     this.#byName.delete(known.name)
     this.#byId.delete(known.id)
   }
-}
-
-function checkFamily(family: unknown): void {
-  if (typeof family === 'string') {
-    checkName('family', family)
-    return
-  }
-  if (typeof family !== 'number') {
-    throw check.typeError('family must be a name or an id, got ' +
-      check.describe(family))
-  }
-  check.integer('family', family, GENL_MIN_ID, GENL_MAX_ID)
-}
-
-/** Names of families and groups: 1 to 15 bytes, as `GENL_NAMSIZ` allows. */
-function checkName(what: string, name: unknown): void {
-  if (typeof name !== 'string') {
-    throw check.typeError(
-      `${what} must be a string, got ${check.describe(name)}`,
-    )
-  }
-  const bytes = Buffer.byteLength(name)
-  if (bytes === 0 || bytes >= GENL_NAMSIZ || name.includes('\0')) {
-    throw check.rangeError(`${what} must be 1 to ${GENL_NAMSIZ - 1} bytes` +
-      ` without NUL, got ${JSON.stringify(name)}`)
-  }
-}
-
-function checkRequest(request: unknown): Required<GenericRequest> {
-  const r = check.optionalObject('request', request)
-  if (request === undefined) {
-    throw check.typeError('request must be an object, got undefined')
-  }
-  check.knownKeys('request', r, REQUEST_KEYS)
-  return {
-    command: check.integer('request.command', r.command, 0, 255),
-    version: check.integer('request.version', r.version, 0, 255),
-    flags: check.optionalInteger('request.flags', r.flags, 0, 0xffff, 0),
-    data:
-      r.data === undefined
-        ? Buffer.alloc(0)
-        : check.bytes('request.data', r.data),
-  }
-}
-
-function checkWait(options: unknown): AbortSignal | undefined {
-  const o = check.optionalObject('options', options)
-  check.knownKeys('options', o, ['signal'])
-  return check.optionalSignal('options.signal', o.signal)
 }
 
 function isErrno(err: unknown, code: string): err is NetlinkError {

@@ -1,4 +1,5 @@
 import { AttributeDecoder } from '../attribute'
+import * as check from '../validate'
 import {
   CTRL_ATTR_MCAST_GROUPS,
   CTRL_CMD_DELFAMILY,
@@ -51,7 +52,14 @@ export type ControllerEvent = FamilyAdded | FamilyRemoved | GroupChanged
 export function decodeControllerEvent(
   message: GenericMessage,
 ): ControllerEvent | undefined {
-  if (message.header.type !== GENL_ID_CTRL) return undefined
+  const m = check.optionalObject('message', message)
+  const header = check.optionalObject('message.header', m.header)
+  if (message === undefined || m.header === undefined) {
+    throw check.typeError('message must be a GenericMessage')
+  }
+  check.integer('message.command', m.command, 0, 255)
+  check.bytes('message.data', m.data)
+  if (header.type !== GENL_ID_CTRL) return undefined
 
   switch (message.command) {
     case CTRL_CMD_NEWFAMILY:

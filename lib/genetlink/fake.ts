@@ -3,6 +3,7 @@ import { HeaderFlags } from '../constants'
 import type { Message } from '../message'
 import { errorReply, multipart, type Reply } from '../testing/replies'
 import type { Handler } from '../testing/transport'
+import * as check from '../validate'
 import {
   CTRL_ATTR_FAMILY_ID,
   CTRL_ATTR_FAMILY_NAME,
@@ -27,6 +28,14 @@ export function fakeController(
   families: GenericFamily[],
   next?: Handler,
 ): Handler {
+  if (!Array.isArray(families)) {
+    const got = check.describe(families)
+    throw check.typeError(`families must be an array, got ${got}`)
+  }
+  if (next !== undefined && typeof next !== 'function') {
+    const got = check.describe(next)
+    throw check.typeError(`next must be a function, got ${got}`)
+  }
   return (request: Message) => {
     if (request.header.type !== GENL_ID_CTRL) {
       if (next !== undefined) return next(request)

@@ -1,4 +1,5 @@
 import { AttributeDecoder, AttributeEncoder } from '../attribute'
+import * as check from '../validate'
 import {
   CTRL_ATTR_FAMILY_ID,
   CTRL_ATTR_FAMILY_NAME,
@@ -71,6 +72,7 @@ export interface GenericFamily {
  * newer kernels add some.
  */
 export function parseFamily(data: Uint8Array): GenericFamily {
+  check.bytes('data', data)
   const d = new AttributeDecoder(data)
   let id: number | undefined
   let name: string | undefined
@@ -209,6 +211,7 @@ export function parseGroups(d: AttributeDecoder): GenericGroup[] {
  * Operations and groups are numbered from 1, as the kernel numbers them.
  */
 export function encodeFamily(family: GenericFamily): Buffer {
+  checkFamily(family)
   const e = new AttributeEncoder()
     .string(CTRL_ATTR_FAMILY_NAME, family.name)
     .uint16(CTRL_ATTR_FAMILY_ID, family.id)
@@ -245,4 +248,43 @@ export function encodeGroups(
         .uint32(CTRL_ATTR_MCAST_GRP_ID, g.id),
     ),
   )
+}
+
+/** Checks a family given to `encodeFamily`, field by field. */
+function checkFamily(family: GenericFamily): void {
+  const f = check.optionalObject('family', family)
+  if (family === undefined) {
+    throw check.typeError('family must be an object, got undefined')
+  }
+  if (typeof f.name !== 'string') {
+    const got = check.describe(f.name)
+    throw check.typeError(`family.name must be a string, got ${got}`)
+  }
+  check.integer('family.id', f.id, 0, 0xffff)
+  check.integer('family.version', f.version, 0, 255)
+  check.integer('family.headerSize', f.headerSize, 0, 0xffffffff)
+  check.integer('family.maxAttribute', f.maxAttribute, 0, 0xffffffff)
+
+  const list = (key: 'operations' | 'groups') => {
+    const value = f[key]
+    if (!Array.isArray(value)) {
+      const got = check.describe(value)
+      throw check.typeError(`family.${key} must be an array, got ${got}`)
+    }
+    return value as unknown[]
+  }
+  list('operations').forEach((op, i) => {
+    const o = check.optionalObject(`family.operations[${i}]`, op)
+    check.integer(`family.operations[${i}].command`, o.command, 0, 0xffffffff)
+    check.integer(`family.operations[${i}].flags`, o.flags, 0, 0xffffffff)
+  })
+  list('groups').forEach((group, i) => {
+    const g = check.optionalObject(`family.groups[${i}]`, group)
+    if (typeof g.name !== 'string') {
+      const got = check.describe(g.name)
+      throw check.typeError(`family.groups[${i}].name must be a string,` +
+        ` got ${got}`)
+    }
+    check.integer(`family.groups[${i}].id`, g.id, 0, 0xffffffff)
+  })
 }

@@ -1,4 +1,5 @@
 import type { Message } from '../message'
+import * as check from '../validate'
 import { GENL_HDRLEN } from './constants'
 import { GenericError } from './errors'
 
@@ -21,13 +22,17 @@ export interface GenericMessage {
 
 /**
  * Puts the 4-byte generic header (command, version, two zero bytes) in
- * front of `data`, in a new Buffer. The caller checks the ranges.
+ * front of `data`, in a new Buffer.
  */
 export function encodeGeneric(
   command: number,
   version: number,
-  data: Uint8Array,
+  data: Uint8Array = Buffer.alloc(0),
 ): Buffer {
+  check.integer('command', command, 0, 255)
+  check.integer('version', version, 0, 255)
+  check.bytes('data', data)
+
   const out = Buffer.alloc(GENL_HDRLEN + data.length)
   out[0] = command
   out[1] = version
@@ -41,10 +46,20 @@ export function encodeGeneric(
  * view into `message.data`.
  */
 export function decodeGeneric(message: Message): GenericMessage {
-  const { header, data } = message
+  if (message === null || typeof message !== 'object') {
+    const got = check.describe(message)
+    throw check.typeError(`message must be a Message, got ${got}`)
+  }
+  check.optionalObject('message.header', message.header)
+  const bytes = check.bytes('message.data', message.data)
+  const data = Buffer.isBuffer(bytes)
+    ? bytes
+    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)
+
+  const { header } = message
   if (data.length < GENL_HDRLEN) {
     throw new GenericError(
-      `message type ${header.type} seq=${header.sequence}: payload of` +
+      `message type ${header?.type} seq=${header?.sequence}: payload of` +
         ` ${data.length} bytes is too short for the generic header`,
     )
   }

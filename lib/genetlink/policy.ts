@@ -1,4 +1,5 @@
 import { AttributeDecoder } from '../attribute'
+import * as check from '../validate'
 import {
   CTRL_ATTR_OP_POLICY,
   CTRL_ATTR_POLICY,
@@ -115,6 +116,16 @@ export function parsePolicy(
   familyId: number,
   messages: readonly GenericMessage[],
 ): GenericPolicy {
+  check.integer('familyId', familyId, 0, 0xffff)
+  if (!Array.isArray(messages)) {
+    const got = check.describe(messages)
+    throw check.typeError(`messages must be an array, got ${got}`)
+  }
+  messages.forEach((m, i) =>
+    check.bytes(`messages[${i}].data`, check.optionalObject(
+      `messages[${i}]`, m).data),
+  )
+
   const operations = new Map<number, OperationPolicy>()
   const tables = new Map<number, Map<number, AttributePolicy>>()
 
@@ -266,6 +277,12 @@ function describePolicy(p: Omit<AttributePolicy, 'description'>): string {
  * indexes it uses, then each policy with one line per attribute.
  */
 export function formatPolicy(policy: GenericPolicy): string {
+  const p = check.optionalObject('policy', policy)
+  if (!Array.isArray(p.operations) || !Array.isArray(p.policies)) {
+    throw check.typeError(
+      'policy must be a GenericPolicy, with operations and policies',
+    )
+  }
   const lines: string[] = []
   for (const op of policy.operations) {
     const uses: string[] = []
