@@ -136,8 +136,9 @@ export interface NeighbourCacheInfo {
 /**
  * A neighbour entry to add or delete: `Neighbour`'s fields, `index` and
  * `address` required, `state` defaulting to `['PERMANENT']` as with
- * `ip neigh add`; `cacheInfo` is not written. The family comes from the address when not given.
- * Bridge forwarding entries are not written here.
+ * `ip neigh add`; `cacheInfo` is not written. The family comes from
+ * the address when not given. Bridge forwarding entries are not written
+ * here.
  */
 export interface NeighbourInit {
   family?: 'inet' | 'inet6'

@@ -804,7 +804,7 @@ export class Routes {
     const routes: Route[] = []
     for (const m of messages) {
       if (m.header.type !== RTM_NEWROUTE) continue
-      if (m.data.length > 0 && !familyName(m.data[0])) continue
+      if (m.data.length >= RTMSG && !familyName(m.data[0])) continue
       const r = decodeRoute(m)
       if (family !== AF_UNSPEC && familyNumber('family', r.family) !== family) {
         continue

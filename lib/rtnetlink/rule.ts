@@ -399,7 +399,8 @@ export class Rules {
     const rules: Rule[] = []
     for (const m of messages) {
       if (m.header.type !== RTM_NEWRULE) continue
-      if (m.data.length > 0 && !familyName(m.data[0])) continue
+      const known = familyName(m.data[0]) !== undefined
+      if (m.data.length >= FIB_RULE_HDR && !known) continue
       if (family !== AF_UNSPEC && m.data[0] !== family) continue
       rules.push(decodeRule(m))
     }
