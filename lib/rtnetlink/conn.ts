@@ -74,19 +74,24 @@ export class RouteConn {
   /**
    * Follows changes of links, addresses, routes and neighbours as typed
    * events, until the loop is left, `options.signal` aborts, or the
-   * RouteConn closes. See `MonitorOptions`.
+   * RouteConn closes. The first `next()` joins the groups; changes from
+   * then on are seen. Resync dumps go over this RouteConn's own socket.
+   * See `MonitorOptions`.
    */
   monitor(options: MonitorOptions = {}): AsyncIterableIterator<RouteEvent> {
-    const { readBufferSize } = checkMonitorOptions(options)
+    const { readBufferSize, maxQueuedBytes } = checkMonitorOptions(options)
     const config = this.#config
-    if (config === undefined) return monitor(this.conn, false, options)
+    if (config === undefined) {
+      return monitor(this.conn, this.conn, false, options)
+    }
 
     const conn = dial(Family.ROUTE, {
       ...config,
       ...(readBufferSize === undefined ? {} : { readBufferSize }),
+      ...(maxQueuedBytes === undefined ? {} : { maxQueuedBytes }),
     })
     this.#monitors.add(conn)
-    const events = monitor(conn, true, options)
+    const events = monitor(conn, this.conn, true, options)
 
     // Forget the monitor's socket once it is closed, by either side.
     const done = () => this.#monitors.delete(conn)

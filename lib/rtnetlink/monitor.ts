@@ -31,6 +31,11 @@ export interface MonitorOptions {
   signal?: AbortSignal
   /** Receive buffer of the monitor's own socket, in bytes. */
   readBufferSize?: number
+  /**
+   * Bytes of events the monitor's own socket holds while the consumer is
+   * busy; past it events are dropped and an overrun is reported.
+   */
+  maxQueuedBytes?: number
 }
 
 /** A change: `new` (created or changed) or `delete`. */
@@ -127,6 +132,7 @@ export function checkMonitorOptions(options: unknown): {
   resync: boolean
   signal?: AbortSignal
   readBufferSize?: number
+  maxQueuedBytes?: number
 } {
   const given = check.optionalObject('options', options)
   check.knownKeys('options', given, [
@@ -134,6 +140,7 @@ export function checkMonitorOptions(options: unknown): {
     'resync',
     'signal',
     'readBufferSize',
+    'maxQueuedBytes',
   ])
 
   let kinds = ALL_KINDS
@@ -160,21 +167,33 @@ export function checkMonitorOptions(options: unknown): {
           1,
           0x7fffffff,
         )
+  const maxQueuedBytes =
+    given.maxQueuedBytes === undefined
+      ? undefined
+      : check.integer(
+          'options.maxQueuedBytes',
+          given.maxQueuedBytes,
+          0,
+          Number.MAX_SAFE_INTEGER,
+        )
   return {
     kinds,
     resync: check.optionalBoolean('options.resync', given.resync, false),
     signal: check.optionalSignal('options.signal', given.signal),
     readBufferSize,
+    maxQueuedBytes,
   }
 }
 
 /**
  * Follows the groups of the kinds asked for on `conn`, yielding typed
- * events; `owned` closes `conn` when the monitor ends. Options were
- * checked by `checkMonitorOptions`.
+ * events, and dumps over `dumps` (which may be `conn`) to resync; `owned`
+ * closes `conn` when the monitor ends. Options were checked by
+ * `checkMonitorOptions`.
  */
 export async function* monitor(
   conn: Conn,
+  dumps: Conn,
   owned: boolean,
   options: MonitorOptions,
 ): AsyncGenerator<RouteEvent, void, undefined> {
@@ -193,7 +212,7 @@ export async function* monitor(
     // Join first, then dump: a change between the two is seen twice at
     // worst, never missed.
     const seen = new Map<string, AnyObject>()
-    if (resync) await snapshot(conn, kinds, seen)
+    if (resync) await snapshot(dumps, kinds, seen)
 
     const messages = conn.receive({ signal })
     for (;;) {
@@ -203,7 +222,7 @@ export async function* monitor(
       } catch (err) {
         if (!isOverrun(err)) throw err
         yield { kind: 'overrun', error: err, resync }
-        if (resync) yield* differences(conn, kinds, seen)
+        if (resync) yield* differences(dumps, kinds, seen)
         continue
       }
       if (item.done) return
@@ -276,8 +295,17 @@ async function* differences(
   kinds: MonitorKind[],
   seen: Map<string, AnyObject>,
 ): AsyncGenerator<ChangeEvent> {
+  // A dump on a socket that overruns again may lose its reply: retry.
   const now = new Map<string, AnyObject>()
-  await snapshot(conn, kinds, now)
+  for (;;) {
+    try {
+      await snapshot(conn, kinds, now)
+      break
+    } catch (err) {
+      if (!isOverrun(err)) throw err
+      now.clear()
+    }
+  }
 
   for (const [key, object] of seen) {
     if (now.has(key)) continue
