@@ -121,7 +121,7 @@ const VOLATILE = new Set([
   'carrierChanges',
   'preferredLifetime',
   'validLifetime',
-  'cacheinfo',
+  'cacheInfo',
   'expires',
   'attributes',
 ])
