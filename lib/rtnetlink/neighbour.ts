@@ -477,7 +477,7 @@ export class Neighbours {
    * when it exists and with the kernel's `NetlinkError` otherwise; throws
    * a TypeError or RangeError naming the field for a bad `init`.
    */
-  async add(init: NeighbourInit): Promise<void> {
+  async add(init: NeighbourInit | Neighbour): Promise<void> {
     const body = encodeNeighbour(init, 'add')
     await change(this.#conn, RTM_NEWNEIGH, CREATE, body)
   }
@@ -486,7 +486,7 @@ export class Neighbours {
    * Adds or replaces a neighbour entry (`NLM_F_CREATE|NLM_F_REPLACE`), as
    * `ip neigh replace`. Errors as for `add`.
    */
-  async replace(init: NeighbourInit): Promise<void> {
+  async replace(init: NeighbourInit | Neighbour): Promise<void> {
     const body = encodeNeighbour(init, 'replace')
     await change(this.#conn, RTM_NEWNEIGH, REPLACE, body)
   }
@@ -496,7 +496,7 @@ export class Neighbours {
    * (`RTM_DELNEIGH`); an entry from `list()` may be passed as is. Rejects
    * with `ENOENT` when there is none.
    */
-  async delete(init: NeighbourInit): Promise<void> {
+  async delete(init: NeighbourInit | Neighbour): Promise<void> {
     const body = encodeNeighbour(init, 'delete')
     await change(this.#conn, RTM_DELNEIGH, 0, body)
   }
