@@ -5,12 +5,19 @@
  * errors for what does not exist.
  */
 import { execFileSync } from 'node:child_process'
-import { AttributeDecoder, AttributeEncoder, NetlinkError } from '../index'
+import {
+  AttributeDecoder,
+  AttributeEncoder,
+  HeaderFlags,
+  HeaderType,
+  NetlinkError,
+} from '../index'
 import {
   GENL_ID_CTRL,
   GenericConn,
   dialGeneric,
   type GenericMessage,
+  type GenericReceivedMessage,
 } from '../genetlink'
 import { caught } from './helpers/conn'
 import { ipIn, kernelTest, uniqueName } from './helpers/netns'
@@ -308,3 +315,76 @@ kernelTest(
     t.is(family.name, 'netdev')
   },
 )
+
+// From <linux/netdev.h>.
+const NETDEV_CMD_DEV_GET = 1
+const NETDEV_CMD_DEV_ADD_NTF = 2
+const NETDEV_A_DEV_IFINDEX = 1
+
+/** The device index a netdev message names. */
+function netdevIndex(m: GenericMessage): number | undefined {
+  for (const a of new AttributeDecoder(m.data)) {
+    if (a.type === NETDEV_A_DEV_IFINDEX) return a.data.readUInt32LE(0)
+  }
+  return undefined
+}
+
+kernelTest(
+  'receive yields the notifications of a group joined by name',
+  async (t, ns) => {
+    const genl = genericIn(t, ns)
+    const mgmt = await genl.joinGroup('netdev', 'mgmt')
+    const name = uniqueName('nlv')
+
+    ipIn(ns, 'link', 'add', name, 'type', 'veth', 'peer', 'name', `${name}p`)
+    const [link] = JSON.parse(ipIn(ns, '-j', 'link', 'show', name))
+    let added: GenericReceivedMessage | undefined
+    for await (const m of genl.receive()) {
+      if (m.command !== NETDEV_CMD_DEV_ADD_NTF) continue
+      if (netdevIndex(m) === link.ifindex) {
+        added = m
+        break
+      }
+    }
+
+    const { id } = await genl.getFamily('netdev')
+    t.is(added?.header.type, id)
+    t.is(added?.group, mgmt.id)
+  },
+)
+
+kernelTest(
+  'the reply and acknowledgement of a send arrive through receive',
+  async (t, ns) => {
+    const genl = genericIn(t, ns)
+    const loopback = 1
+
+    const sent = await genl.send('netdev', {
+      command: NETDEV_CMD_DEV_GET,
+      version: 1,
+      flags: HeaderFlags.Acknowledge,
+      data: new AttributeEncoder()
+        .uint32(NETDEV_A_DEV_IFINDEX, loopback)
+        .encode(),
+    })
+    const it = genl.receive()
+    const reply = (await it.next()).value!
+    const ack = (await it.next()).value!
+
+    t.is(sent.command, NETDEV_CMD_DEV_GET)
+    t.is(reply.header.sequence, sent.header.sequence)
+    t.is(netdevIndex(reply), loopback)
+    t.is(ack.header.type, HeaderType.Error)
+    t.is(ack.header.sequence, sent.header.sequence)
+    t.is(ack.error, undefined)
+  },
+)
+
+kernelTest('joinGroup accepts the family by id', async (t, ns) => {
+  const genl = genericIn(t, ns)
+  const { id, groups } = await genl.getFamily('netdev')
+
+  const group = await genl.joinGroup(id, 'mgmt')
+
+  t.deepEqual(group, groups.find((g) => g.name === 'mgmt'))
+})
