@@ -76,16 +76,21 @@ for (const platform of ['darwin', 'win32', 'freebsd']) {
 }
 
 const unsupported = [
-  { arch: 'ia32', libc: 'glibc', wanted: 'netlink-node-linux-ia32-gnu' },
-  { arch: 's390x', libc: 'glibc', wanted: 'netlink-node-linux-s390x-gnu' },
-  { arch: 'riscv64', libc: 'musl', wanted: 'netlink-node-linux-riscv64-musl' },
-  { arch: 'arm', libc: 'musl', wanted: 'netlink-node-linux-arm-musl' },
+  { arch: 'ia32', libc: 'glibc', suffix: 'linux-ia32-gnu' },
+  { arch: 's390x', libc: 'glibc', suffix: 'linux-s390x-gnu' },
+  { arch: 'riscv64', libc: 'musl', suffix: 'linux-riscv64-musl' },
+  { arch: 'arm', libc: 'musl', suffix: 'linux-arm-musleabihf' },
 ] as const
 
-for (const { arch, libc, wanted } of unsupported) {
+for (const { arch, libc, suffix } of unsupported) {
+  const wanted = `netlink-node-${suffix}`
   test(`linux ${arch} with ${libc} names the missing ${wanted}`, (t) => {
     const selection = selectBinary({ platform: 'linux', arch, libc })
-    t.deepEqual(selection, { kind: 'no-target', packageName: wanted })
+    t.deepEqual(selection, {
+      kind: 'no-target',
+      packageName: wanted,
+      fileName: `netlink.${suffix}.node`,
+    })
 
     const failure = explainFailure(selection, [])
     t.is(failure.code, 'ERR_NETLINK_UNSUPPORTED_PLATFORM')
@@ -98,7 +103,7 @@ function notFound(candidate: Candidate): Attempt {
     new Error(`Cannot find module '${candidate.packageName}'`),
     { code: 'MODULE_NOT_FOUND' },
   )
-  return { candidate, from: candidate.packageName, missing: true, error }
+  return { from: candidate.packageName, missing: true, error }
 }
 
 test('a package that was not installed is named in the error', (t) => {
@@ -123,8 +128,7 @@ test('a binary that refuses to load is quoted, not called missing', (t) => {
   })
   const [gnu, musl] = candidatesOf(selection)
   const refused: Attempt = {
-    candidate: gnu,
-    from: '/app/netlink.linux-arm64-gnu.node',
+    from: `/app/${gnu.fileName}`,
     missing: false,
     error: new Error("version `GLIBC_2.28' not found\nmore detail"),
   }
@@ -135,6 +139,27 @@ test('a binary that refuses to load is quoted, not called missing', (t) => {
     failure.message,
     'netlink-node cannot load /app/netlink.linux-arm64-gnu.node: ' +
       "version `GLIBC_2.28' not found",
+  )
+})
+
+test('a build from source that refuses to load is quoted', (t) => {
+  const selection = selectBinary({
+    platform: 'linux',
+    arch: 's390x',
+    libc: 'glibc',
+  })
+  const refused: Attempt = {
+    from: '/src/netlink.linux-s390x-gnu.node',
+    missing: false,
+    error: new Error('invalid ELF header'),
+  }
+
+  const failure = explainFailure(selection, [refused])
+  t.is(failure.code, 'ERR_NETLINK_BINARY_NOT_LOADED')
+  t.is(
+    failure.message,
+    'netlink-node cannot load /src/netlink.linux-s390x-gnu.node: ' +
+      'invalid ELF header',
   )
 })
 

@@ -6,7 +6,7 @@
  * optional dependency.
  */
 import { existsSync } from 'node:fs'
-import { join } from 'node:path'
+import { isAbsolute, join } from 'node:path'
 import { debuglog } from 'node:util'
 
 import { detectLibc } from './libc'
@@ -14,8 +14,8 @@ import {
   explainFailure,
   selectBinary,
   type Attempt,
-  type Candidate,
   type Host,
+  type Selection,
 } from './select'
 
 const log = debuglog('netlink')
@@ -43,18 +43,10 @@ export function loadNative(host: Host = currentHost()): unknown {
   const selection = selectBinary(host)
   const attempts: Attempt[] = []
 
-  if (selection.kind === 'candidates') {
-    for (const candidate of selection.candidates) {
-      const local = join(ROOT, candidate.fileName)
-      if (existsSync(local)) {
-        const loaded = tryRequire(candidate, local, local, attempts)
-        if (loaded !== undefined) return loaded
-      }
-
-      const name = candidate.packageName
-      const loaded = tryRequire(candidate, name, name, attempts)
-      if (loaded !== undefined) return loaded
-    }
+  for (const specifier of specifiers(selection)) {
+    if (isAbsolute(specifier) && !existsSync(specifier)) continue
+    const loaded = tryRequire(specifier, attempts)
+    if (loaded !== undefined) return loaded
   }
 
   const failure = explainFailure(selection, attempts)
@@ -68,16 +60,30 @@ export function loadNative(host: Host = currentHost()): unknown {
 }
 
 /**
+ * What to require, in order: for each candidate a local build, then its
+ * package. On a machine with no prebuilt binary only a build from source
+ * can serve.
+ */
+function specifiers(selection: Selection): string[] {
+  switch (selection.kind) {
+    case 'candidates':
+      return selection.candidates.flatMap((c) => [
+        join(ROOT, c.fileName),
+        c.packageName,
+      ])
+    case 'no-target':
+      return [join(ROOT, selection.fileName)]
+    case 'not-linux':
+      return []
+  }
+}
+
+/**
  * Requires `specifier`; on failure records why and returns undefined. A
  * package that is not installed is `missing`; a binary that is there but
  * fails to load (wrong libc, too old a glibc) is not.
  */
-function tryRequire(
-  candidate: Candidate,
-  specifier: string,
-  from: string,
-  attempts: Attempt[],
-): unknown {
+function tryRequire(specifier: string, attempts: Attempt[]): unknown {
   try {
     const native: unknown = require(specifier)
     log('native module %s', require.resolve(specifier))
@@ -87,7 +93,7 @@ function tryRequire(
     const code = (error as NodeJS.ErrnoException).code
     const missing =
       code === 'MODULE_NOT_FOUND' && error.message.includes(specifier)
-    attempts.push({ candidate, from, missing, error })
+    attempts.push({ from: specifier, missing, error })
     return undefined
   }
 }

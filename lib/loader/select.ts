@@ -74,13 +74,18 @@ export interface Candidate {
 
 /**
  * What `selectBinary` decided: binaries to try in order, or why there is
- * none (`not-linux`; `no-target` names the package that would serve this
- * machine if it existed).
+ * none. `not-linux` says which system this is; `no-target` names the
+ * package that would serve this machine if it existed, and the file a
+ * build from source makes here, which the loader still looks for.
  */
 export type Selection =
   | { readonly kind: 'candidates'; readonly candidates: Candidate[] }
   | { readonly kind: 'not-linux'; readonly platform: string }
-  | { readonly kind: 'no-target'; readonly packageName: string }
+  | {
+      readonly kind: 'no-target'
+      readonly packageName: string
+      readonly fileName: string
+    }
 
 /**
  * Chooses the binaries that can serve `host`, most likely first. With the
@@ -98,7 +103,12 @@ export function selectBinary(host: Host): Selection {
       (host.libc === undefined || t.libc === host.libc),
   )
   if (matching.length === 0) {
-    return { kind: 'no-target', packageName: wantedPackage(host) }
+    const suffix = napiSuffix(host)
+    return {
+      kind: 'no-target',
+      packageName: `${PACKAGE_NAME}-${suffix}`,
+      fileName: `netlink.${suffix}.node`,
+    }
   }
 
   const byLibc = [...matching].sort(
@@ -116,21 +126,20 @@ function candidate(t: Target): Candidate {
 }
 
 /**
- * The package name napi-rs would give this Linux host's build, for the
- * message that says it does not exist.
+ * The suffix napi-rs gives a build for this Linux host, for the package
+ * that does not exist and the file a build from source makes.
  */
-function wantedPackage(host: Host): string {
+function napiSuffix(host: Host): string {
   const abi = host.libc === 'musl' ? 'musl' : 'gnu'
-  return `${PACKAGE_NAME}-linux-${host.arch}-${abi}`
+  return `linux-${host.arch}-${host.arch === 'arm' ? `${abi}eabihf` : abi}`
 }
 
 /**
- * One failed try: the local file or the package of a candidate, and what
+ * One failed try: the local file or the package it loaded from, and what
  * `require` threw. `missing` means there was nothing there to load, as
  * opposed to a binary that was found and refused to load.
  */
 export interface Attempt {
-  readonly candidate: Candidate
   readonly from: string
   readonly missing: boolean
   readonly error: Error
@@ -160,15 +169,6 @@ export function explainFailure(
         `interface, and this is ${selection.platform}`,
     }
   }
-  if (selection.kind === 'no-target') {
-    return {
-      code: 'ERR_NETLINK_UNSUPPORTED_PLATFORM',
-      message:
-        'netlink-node has no prebuilt binary for this machine: there is ' +
-        `no package ${selection.packageName}; build from source with ` +
-        'cargo (see the README)',
-    }
-  }
 
   const refused = attempts.find((a) => !a.missing)
   if (refused !== undefined) {
@@ -177,6 +177,16 @@ export function explainFailure(
       message:
         `netlink-node cannot load ${refused.from}: ` +
         firstLine(refused.error.message),
+    }
+  }
+
+  if (selection.kind === 'no-target') {
+    return {
+      code: 'ERR_NETLINK_UNSUPPORTED_PLATFORM',
+      message:
+        'netlink-node has no prebuilt binary for this machine: there is ' +
+        `no package ${selection.packageName}; build from source with ` +
+        'cargo (see the README)',
     }
   }
 
