@@ -777,3 +777,74 @@ test('fakeController answers an unknown family id with ENOENT', async (t) => {
 
   t.is((err as NetlinkError).code, 'ENOENT')
 })
+
+test('a notification too short for a generic header throws from next', async (
+  t,
+) => {
+  const { genl, notify } = open(t)
+  await genl.joinGroup('ethtool', 'monitor')
+  const it = genl.receive()
+
+  notify(6, { header: { type: ETHTOOL.id }, data: Buffer.from([1]) })
+  notify(6, {
+    header: { type: ETHTOOL.id },
+    data: encodeGeneric(39, 1, Buffer.alloc(0)),
+  })
+  const err = await caught(() => it.next())
+  const { value } = await it.next()
+
+  t.true(err instanceof GenericError)
+  t.regex((err as Error).message, /1 bytes is too short/)
+  t.is(value!.command, 39)
+})
+
+test('receive rejects with its signal reason, then reads on', async (t) => {
+  const { genl, notify } = open(t)
+  await genl.joinGroup('ethtool', 'monitor')
+  const ac = new AbortController()
+  const reason = new Error('stop')
+
+  const waiting = genl.receive({ signal: ac.signal }).next()
+  ac.abort(reason)
+  const aborted = await caught(() => waiting)
+  notify(6, {
+    header: { type: ETHTOOL.id },
+    data: encodeGeneric(41, 1, Buffer.alloc(0)),
+  })
+  const { value } = await genl.receive().next()
+
+  t.is(aborted, reason)
+  t.is(value!.command, 41)
+})
+
+test('receive throws EBADF once the Conn is closed', async (t) => {
+  const { genl } = open(t)
+  const waiting = genl.receive().next()
+
+  await genl.close()
+
+  t.is(((await caught(() => waiting)) as NetlinkError).code, 'EBADF')
+  const later = await caught(() => genl.receive().next())
+  t.is((later as NetlinkError).code, 'EBADF')
+})
+
+test('execute rejects with EBADF once the Conn is closed', async (t) => {
+  const { genl } = open(t)
+  await genl.close()
+
+  const err = await caught(() =>
+    genl.execute(20, { command: 1, version: 1 }),
+  )
+
+  t.is((err as NetlinkError).code, 'EBADF')
+})
+
+test('send resolves with the message as sent', async (t) => {
+  const { genl, requests } = open(t, [NLCTRL, ETHTOOL], () => null)
+
+  const sent = await genl.send('ethtool', { command: 3, version: 1 })
+
+  t.is(sent.command, 3)
+  t.is(sent.header.type, ETHTOOL.id)
+  t.is(sent.header.sequence, requests.at(-1)!.header.sequence)
+})

@@ -5,6 +5,7 @@
  * errors for what does not exist.
  */
 import { execFileSync } from 'node:child_process'
+import { resolve } from 'node:path'
 import {
   AttributeDecoder,
   AttributeEncoder,
@@ -19,8 +20,11 @@ import {
   type GenericMessage,
   type GenericReceivedMessage,
 } from '../genetlink'
+import { runScript } from './helpers/child'
 import { caught } from './helpers/conn'
 import { ipIn, kernelTest, uniqueName } from './helpers/netns'
+
+const GENETLINK = resolve(__dirname, '..', 'genetlink.js')
 
 // From <linux/ethtool_netlink.h>.
 const ETHTOOL_GENL_NAME = 'ethtool'
@@ -388,3 +392,20 @@ kernelTest('joinGroup accepts the family by id', async (t, ns) => {
 
   t.deepEqual(group, groups.find((g) => g.name === 'mgmt'))
 })
+
+kernelTest(
+  'a GenericConn nobody reads lets the process exit after waiting',
+  async (t, ns) => {
+    const script = `
+      const { dialGeneric } = require(${JSON.stringify(GENETLINK)})
+      const genl = dialGeneric({ netns: ${JSON.stringify(ns)} })
+      genl.waitForFamily('netdev').then((f) => console.log(f.name))
+    `
+
+    const r = await runScript(script, { killAfter: 30_000 })
+
+    t.is(r.signal, null, 'the child had to be killed: it did not exit')
+    t.is(r.code, 0, r.stderr)
+    t.is(r.stdout, 'netdev\n')
+  },
+)
