@@ -240,7 +240,10 @@ function registerPackagingTests(built: Candidate): void {
       : hostGlibc()
     t.log(`needs glibc ${needed}; promised ${promised}`)
     t.not(needed, undefined)
-    t.true(compareVersions(needed!, promised) <= 0)
+    t.true(
+      compareVersions(needed!, promised) <= 0,
+      `needs glibc ${needed}, newer than ${promised}`,
+    )
   })
 }
 
