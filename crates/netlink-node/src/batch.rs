@@ -1,11 +1,16 @@
 //! A batch as JavaScript sees it: the datagrams as one Buffer, the record
 //! index as a Uint32Array, and the extended acknowledgements as objects.
 
+use std::panic::{self, AssertUnwindSafe};
+
 use napi::bindgen_prelude::{BigInt, Buffer, FnArgs, Uint32Array};
 use napi_derive::napi;
 use netlink_core::ack::{ExtAck, Policy};
-use netlink_core::batch::{Batch, BatchBuilder};
+use netlink_core::batch::{field, kind, Batch, BatchBuilder, RECORD_LEN};
 use netlink_core::socket::Datagram;
+
+use crate::buffer::Bytes;
+use crate::panic::Point;
 
 /// The policy of the attribute at fault (`NLMSGERR_ATTR_POLICY`).
 #[napi(object)]
@@ -23,32 +28,36 @@ pub struct PolicyJs {
 }
 
 /// An extended acknowledgement (`NLMSGERR_ATTR_*`).
-#[napi(object)]
+#[napi(object, object_from_js = false)]
 pub struct ExtAckJs {
     pub message: Option<String>,
     pub offset: Option<u32>,
-    pub cookie: Option<Buffer>,
+    #[napi(ts_type = "Buffer")]
+    pub cookie: Option<Bytes>,
     pub policy: Option<PolicyJs>,
     pub missing_type: Option<u32>,
     pub missing_nest: Option<u32>,
 }
 
 /// The arguments the batch callback is called with, spread.
-pub type BatchArgs = FnArgs<(Buffer, Uint32Array, Vec<ExtAckJs>)>;
+pub type BatchArgs = FnArgs<(Bytes, Uint32Array, Vec<ExtAckJs>)>;
 
 /// A batch read on the JavaScript thread, returned rather than called
 /// back with.
-#[napi(object)]
+#[napi(object, object_from_js = false)]
 pub struct BatchJs {
-    pub data: Buffer,
+    #[napi(ts_type = "Buffer")]
+    pub data: Bytes,
     pub records: Uint32Array,
     pub ext_acks: Vec<ExtAckJs>,
 }
 
-/// Moves a batch's memory into JavaScript values without copying it.
+/// Moves a batch's memory into JavaScript values, without copying it
+/// unless external buffers are off (see `buffer`).
 pub fn to_object(batch: Batch) -> BatchJs {
+    crate::panic::at(Point::Batch);
     BatchJs {
-        data: Buffer::from(batch.data),
+        data: Bytes(batch.data),
         records: Uint32Array::new(batch.records),
         ext_acks: batch.ext_acks.into_iter().map(ext_ack).collect(),
     }
@@ -64,11 +73,27 @@ pub fn to_js(batch: Batch) -> BatchArgs {
     FnArgs::from((data, records, ext_acks))
 }
 
+/// `to_js`, for the batch callback, where nothing may unwind. A panic
+/// loses the batch; what JavaScript gets instead is one `OVERRUN` record,
+/// which it reports as `ENOBUFS` like any other loss of data, so waiting
+/// requests fail instead of waiting for replies that will never come.
+pub fn to_js_or_overrun(batch: Batch) -> BatchArgs {
+    panic::catch_unwind(AssertUnwindSafe(|| to_js(batch))).unwrap_or_else(
+        |_| {
+            let mut records = vec![0u32; RECORD_LEN];
+            records[field::KIND] = kind::OVERRUN;
+            records[field::ERRNO] = libc::ENOBUFS as u32;
+            let data = Bytes(Vec::new());
+            FnArgs::from((data, Uint32Array::new(records), Vec::new()))
+        },
+    )
+}
+
 fn ext_ack(ext: ExtAck) -> ExtAckJs {
     ExtAckJs {
         message: ext.message,
         offset: ext.offset,
-        cookie: ext.cookie.map(Buffer::from),
+        cookie: ext.cookie.map(Bytes),
         policy: ext.policy.map(policy),
         missing_type: ext.missing_type,
         missing_nest: ext.missing_nest,

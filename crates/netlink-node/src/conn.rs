@@ -18,6 +18,7 @@ use netlink_core::socket::{NlSocket, SocketConfig};
 
 use crate::batch::{self, BatchArgs, BatchJs};
 use crate::error::{invalid, to_napi};
+use crate::panic::Point;
 
 /// How to open a socket; validated by the caller, checked again here.
 #[napi(object)]
@@ -71,10 +72,12 @@ impl Sink for FunctionSink {
 }
 
 /// One socket. Methods run on the JavaScript thread; receiving is the I/O
-/// thread's. The socket closes on `close()` or when this is collected.
+/// thread's. The socket closes on `close()`, when this is collected, or
+/// when the JavaScript environment that opened it is torn down (a worker
+/// thread terminated), whichever comes first.
 #[napi]
 pub struct NativeConn {
-    registration: Registration,
+    registration: Arc<Registration>,
     function: Arc<BatchFunction>,
     pid: u32,
 }
@@ -85,6 +88,7 @@ impl NativeConn {
     /// extAcks)` is called for each batch, in order.
     #[napi(factory, catch_unwind)]
     pub fn open(
+        env: Env,
         options: OpenOptions,
         on_batch: Function<'_, BatchArgs, ()>,
     ) -> napi::Result<Self> {
@@ -106,7 +110,7 @@ impl NativeConn {
                     if let Some(releaser) = release_in_callback.get() {
                         releaser.release(bytes);
                     }
-                    Ok(batch::to_js(ctx.value))
+                    Ok(batch::to_js_or_overrun(ctx.value))
                 })?,
         );
 
@@ -118,6 +122,8 @@ impl NativeConn {
         let registration = reactor::register(socket, reactor_options, sink)
             .map_err(to_napi)?;
         let _ = releaser.set(registration.releaser());
+        let registration = Arc::new(registration);
+        crate::env::track(&env, &registration)?;
 
         Ok(NativeConn {
             registration,
@@ -239,6 +245,7 @@ impl NativeConn {
     #[napi(catch_unwind)]
     pub fn stats(&self) -> NativeStats {
         use std::sync::atomic::Ordering::Relaxed;
+        crate::panic::at(Point::Method);
         let s = self.registration.stats();
         NativeStats {
             dropped: s.dropped.load(Relaxed) as f64,

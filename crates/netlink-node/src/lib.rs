@@ -3,7 +3,10 @@
 //! function. `lib/conn.ts` is its only caller; the public API lives there.
 
 mod batch;
+mod buffer;
 mod conn;
+mod env;
 mod error;
+mod panic;
 
 pub use conn::NativeConn;

@@ -1,0 +1,60 @@
+//! Batch bytes as a JavaScript `Buffer`: handed over without a copy (an
+//! external buffer) where the runtime allows it, copied where it does not.
+//!
+//! Runtimes that refuse external buffers (Electron with the V8 memory
+//! cage) answer `napi_no_external_buffers_allowed`; napi-rs then copies on
+//! its own. `NETLINK_NO_EXTERNAL_BUFFERS=1` takes the copying path
+//! everywhere, so it can be tested, or chosen, under plain Node.js.
+
+use std::ptr;
+use std::sync::OnceLock;
+
+use napi::bindgen_prelude::{Buffer, ToNapiValue};
+use napi::{check_status, sys};
+
+/// The environment variable that turns external buffers off when it is
+/// `1`. Read once, when the first batch is handed over.
+pub const NO_EXTERNAL_BUFFERS: &str = "NETLINK_NO_EXTERNAL_BUFFERS";
+
+/// Whether batch bytes are copied into buffers JavaScript owns.
+pub fn copying() -> bool {
+    static COPYING: OnceLock<bool> = OnceLock::new();
+    *COPYING.get_or_init(|| {
+        std::env::var_os(NO_EXTERNAL_BUFFERS).is_some_and(|v| v == "1")
+    })
+}
+
+/// Bytes that become a `Buffer` when they cross into JavaScript, moved or
+/// copied as `copying()` says. Once converted nothing writes them again.
+pub struct Bytes(pub Vec<u8>);
+
+impl ToNapiValue for Bytes {
+    unsafe fn to_napi_value(
+        env: sys::napi_env,
+        val: Self,
+    ) -> napi::Result<sys::napi_value> {
+        if !copying() {
+            return unsafe { Buffer::to_napi_value(env, Buffer::from(val.0)) };
+        }
+
+        // An empty Vec's pointer is dangling; ask for an empty buffer.
+        let mut value = ptr::null_mut();
+        let status = if val.0.is_empty() {
+            unsafe {
+                sys::napi_create_buffer(env, 0, ptr::null_mut(), &mut value)
+            }
+        } else {
+            unsafe {
+                sys::napi_create_buffer_copy(
+                    env,
+                    val.0.len(),
+                    val.0.as_ptr().cast(),
+                    ptr::null_mut(),
+                    &mut value,
+                )
+            }
+        };
+        check_status!(status, "copy {} batch bytes", val.0.len())?;
+        Ok(value)
+    }
+}
