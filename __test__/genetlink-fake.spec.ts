@@ -848,3 +848,31 @@ test('send resolves with the message as sent', async (t) => {
   t.is(sent.header.type, ETHTOOL.id)
   t.is(sent.header.sequence, requests.at(-1)!.header.sequence)
 })
+
+test('a malformed notification does not stop waitForFamily', async (t) => {
+  const { genl, notify, requests } = open(t)
+  const bad = new AttributeEncoder().uint16(CTRL_ATTR_FAMILY_ID, 30).encode()
+
+  const waiting = genl.waitForFamily('wireguard')
+  while (asked(requests, CTRL_CMD_GETFAMILY) < 2) {
+    await new Promise((r) => setImmediate(r))
+  }
+  notify(NOTIFY, controllerMessage(CTRL_CMD_NEWFAMILY, bad))
+  notify(NOTIFY, controllerMessage(CTRL_CMD_NEWFAMILY, encodeFamily(WG)))
+
+  t.deepEqual(await waiting, WG)
+})
+
+test('one caller giving up does not fail a shared lookup', async (t) => {
+  const { genl, requests } = open(t)
+  const ac = new AbortController()
+  const reason = new Error('no longer needed')
+
+  const patient = genl.getFamily('ethtool')
+  const hasty = genl.getFamily('ethtool', { signal: ac.signal })
+  ac.abort(reason)
+
+  t.is(await caught(() => hasty), reason)
+  t.deepEqual(await patient, ETHTOOL)
+  t.is(asked(requests, CTRL_CMD_GETFAMILY), 1)
+})
