@@ -48,6 +48,7 @@ import {
   NL_POLICY_TYPE_ATTR_TYPE,
   decodeControllerEvent,
   decodeGeneric,
+  dialGeneric,
   encodeFamily,
   encodeGeneric,
   fakeController,
@@ -875,4 +876,16 @@ test('one caller giving up does not fail a shared lookup', async (t) => {
   t.is(await caught(() => hasty), reason)
   t.deepEqual(await patient, ETHTOOL)
   t.is(asked(requests, CTRL_CMD_GETFAMILY), 1)
+})
+
+test('dialGeneric wraps an open Conn it is given', async (t) => {
+  const { conn } = dialFake(fakeController([NLCTRL, ETHTOOL]), {
+    family: Family.GENERIC,
+  })
+
+  const genl = dialGeneric(conn)
+  t.teardown(() => genl.close())
+
+  t.is(genl.conn, conn)
+  t.deepEqual(await genl.getFamily('ethtool'), ETHTOOL)
 })

@@ -66,10 +66,13 @@ const ERRNO = constants.errno
 /**
  * Opens a generic netlink socket (`NETLINK_GENERIC`) with `config`, as
  * `dial` does (namespace included), and returns a `GenericConn` over it.
- * Synchronous; throws a `NetlinkError` when the kernel refuses and a
- * `TypeError` or `RangeError` for bad arguments.
+ * Given an open `Conn` instead (a fake one from `dialFake`, say), wraps
+ * that, as `new GenericConn(conn)` does. Synchronous; throws a
+ * `NetlinkError` when the kernel refuses and a `TypeError` or
+ * `RangeError` for bad arguments.
  */
-export function dialGeneric(config: Config = {}): GenericConn {
+export function dialGeneric(config: Config | Conn = {}): GenericConn {
+  if (config instanceof Conn) return new GenericConn(config)
   const given = check.optionalObject('config', config)
   const limit = given.maxQueuedBytes
   const conn = dial(Family.GENERIC, config)
