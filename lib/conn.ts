@@ -255,11 +255,7 @@ export class Conn {
 
     // The callback holds the Conn weakly: an unreferenced Conn can be
     // collected, and its native half closes the socket then.
-    const self = new WeakRef<Conn>(this)
-    const onBatch: BatchHandler = (data, records, acks) => {
-      const conn = self.deref()
-      if (conn !== undefined) conn.#onBatch(data, records, acks)
-    }
+    const onBatch = Conn.#batchHandler(new WeakRef<Conn>(this))
     this.#native = callNative('dial', () => open(options, onBatch))
     this.pid = this.#native.pid
     this.#family = family
@@ -755,6 +751,19 @@ export class Conn {
     this.#queue.discard(
       (m) => isReply(m.group, m.port) && dumps.has(m.header.sequence),
     )
+  }
+
+  /**
+   * The binding's batch callback for the Conn `self` refers to. Made
+   * here, not in the constructor, so that its closure holds nothing but
+   * `self`: a closure made there would share the constructor's context,
+   * and with it a strong reference to the Conn.
+   */
+  static #batchHandler(self: WeakRef<Conn>): BatchHandler {
+    return (data, records, acks) => {
+      const conn = self.deref()
+      if (conn !== undefined) conn.#onBatch(data, records, acks)
+    }
   }
 
   #updateRef(): void {
