@@ -289,19 +289,22 @@ export function decodeRoute(m: Message): Route {
     )
   }
 
-  const route: Route = {
-    family,
-    destination: 'default',
-    table: data[4],
-    protocol: nameOf(PROTOCOLS, data[5]),
-    scope: nameOf(SCOPES, data[6]),
-    type: nameOf(TYPES, data[7]),
-    tos: data[3],
-    flags: bitNames(ROUTE_FLAGS, readU32(data, 8)),
-    attributes: [],
-  }
+  // Attributes go to locals first: the object is then built in one
+  // order, which keeps its shape (and iteration order) the same for
+  // every route.
   let dst: Buffer | undefined
   let src: Buffer | undefined
+  let gateway: string | undefined
+  let index: number | undefined
+  let inputIndex: number | undefined
+  let table: number = data[4]
+  let priority: number | undefined
+  let preferredSource: string | undefined
+  let metrics: RouteMetrics | undefined
+  let nexthops: Nexthop[] | undefined
+  let preference: string | undefined
+  let info: RouteCacheInfo | undefined
+  const attributes: RawAttribute[] = []
 
   const d = new AttributeDecoder(data.subarray(RTMSG))
   try {
@@ -314,40 +317,40 @@ export function decodeRoute(m: Message): Route {
           src = address(d, size, 'RTA_SRC')
           break
         case RTA_GATEWAY:
-          route.gateway = formatIP(address(d, size, 'RTA_GATEWAY'))
+          gateway = formatIP(address(d, size, 'RTA_GATEWAY'))
           break
         case RTA_VIA:
-          route.gateway = via(d.bytes())
+          gateway = via(d.bytes())
           break
         case RTA_PREFSRC:
-          route.preferredSource = formatIP(address(d, size, 'RTA_PREFSRC'))
+          preferredSource = formatIP(address(d, size, 'RTA_PREFSRC'))
           break
         case RTA_OIF:
-          route.index = d.uint32()
+          index = d.uint32()
           break
         case RTA_IIF:
-          route.inputIndex = d.uint32()
+          inputIndex = d.uint32()
           break
         case RTA_PRIORITY:
-          route.priority = d.uint32()
+          priority = d.uint32()
           break
         case RTA_TABLE:
-          route.table = d.uint32()
+          table = d.uint32()
           break
         case RTA_METRICS:
-          route.metrics = decodeMetrics(d)
+          metrics = decodeMetrics(d)
           break
         case RTA_MULTIPATH:
-          route.nexthops = decodeNexthops(d.bytes(), size)
+          nexthops = decodeNexthops(d.bytes(), size)
           break
         case RTA_PREF:
-          route.preference = nameOf(PREFERENCES, d.uint8())
+          preference = nameOf(PREFERENCES, d.uint8())
           break
         case RTA_CACHEINFO:
-          route.cacheInfo = cacheInfo(d.bytes())
+          info = cacheInfo(d.bytes())
           break
         default:
-          route.attributes.push(rawAttribute(d))
+          attributes.push(rawAttribute(d))
       }
     }
   } catch (err) {
@@ -355,13 +358,33 @@ export function decodeRoute(m: Message): Route {
   }
   if (d.err !== null) throw new MalformedError(`route: ${d.err.message}`, d.err)
 
-  if (dstLength > 0) {
-    route.destination = formatPrefix(dst ?? Buffer.alloc(size), dstLength)
-  }
+  const route = {
+    family,
+    destination:
+      dstLength === 0
+        ? 'default'
+        : formatPrefix(dst ?? Buffer.alloc(size), dstLength),
+  } as Route
   if (srcLength > 0) {
     route.source = formatPrefix(src ?? Buffer.alloc(size), srcLength)
   }
-  return reorder(route)
+  if (gateway !== undefined) route.gateway = gateway
+  if (index !== undefined) route.index = index
+  if (inputIndex !== undefined) route.inputIndex = inputIndex
+  route.table = table
+  if (priority !== undefined) route.priority = priority
+  route.protocol = nameOf(PROTOCOLS, data[5])
+  route.scope = nameOf(SCOPES, data[6])
+  route.type = nameOf(TYPES, data[7])
+  if (preferredSource !== undefined) route.preferredSource = preferredSource
+  route.tos = data[3]
+  route.flags = bitNames(ROUTE_FLAGS, readU32(data, 8))
+  if (metrics !== undefined) route.metrics = metrics
+  if (nexthops !== undefined) route.nexthops = nexthops
+  if (preference !== undefined) route.preference = preference
+  if (info !== undefined) route.cacheInfo = info
+  route.attributes = attributes
+  return route
 }
 
 /** The current attribute's bytes, which must be one address of `size`. */
@@ -473,16 +496,6 @@ function decodeNexthops(b: Buffer, size: number): Nexthop[] {
 function reorderHop(hop: Nexthop): Nexthop {
   const { gateway, ...rest } = hop
   return { gateway, ...rest }
-}
-
-/** Puts a route's fields in the order `Route` lists them. */
-function reorder(r: Route): Route {
-  const out: Record<string, unknown> = {}
-  for (const key of INIT_KEYS) {
-    const v = (r as unknown as Record<string, unknown>)[key]
-    if (v !== undefined) out[key] = v
-  }
-  return out as unknown as Route
 }
 
 /**
