@@ -889,3 +889,20 @@ test('dialGeneric wraps an open Conn it is given', async (t) => {
   t.is(genl.conn, conn)
   t.deepEqual(await genl.getFamily('ethtool'), ETHTOOL)
 })
+
+test('a controller reply to send is not taken for an event', async (t) => {
+  const { genl } = open(t)
+
+  await genl.send('nlctrl', {
+    command: CTRL_CMD_GETFAMILY,
+    version: 2,
+    data: new AttributeEncoder()
+      .string(CTRL_ATTR_FAMILY_NAME, 'ethtool')
+      .encode(),
+  })
+  const { value } = await genl.receive().next()
+
+  t.is(value!.command, CTRL_CMD_NEWFAMILY)
+  t.deepEqual(parseFamily(value!.data), ETHTOOL)
+  t.is(value!.event, undefined)
+})

@@ -522,8 +522,9 @@ export class GenericConn {
       this.#stream.watch(watcher)
       if (signal?.aborted) onAbort()
 
+      // A fresh request, not one that may have left before the join.
       this.#forget(name)
-      this.#family(name, 'waitForFamily', undefined).then(
+      this.#lookup(name, 'waitForFamily').then(
         (family) => {
           if (present) finish(() => resolve(family))
         },

@@ -131,8 +131,9 @@ export class GenericStream {
     try {
       const generic = decodeGeneric(message)
       out = { ...message, ...generic }
-      const event =
-        type === GENL_ID_CTRL ? decodeControllerEvent(generic) : undefined
+      // The controller's unicast replies to `send` are not events.
+      const notice = type === GENL_ID_CTRL && message.group !== 0
+      const event = notice ? decodeControllerEvent(generic) : undefined
       if (event !== undefined) {
         out.event = event
         this.#hooks.onEvent(event)
