@@ -26,6 +26,10 @@ export interface ChildOptions {
   netns?: string
   /** Kill the child after this many milliseconds; it must not hang. */
   killAfter?: number
+  /** Options for Node.js itself, before the script (`--expose-gc`). */
+  nodeArgs?: string[]
+  /** Variables added to the child's environment. */
+  env?: Record<string, string>
 }
 
 /**
@@ -42,23 +46,33 @@ export async function runScript(
   const file = join(dir, 'child.cjs')
   writeFileSync(file, source)
 
-  const node = [process.execPath, file, ...(options.args ?? [])]
+  const node = [
+    process.execPath,
+    ...(options.nodeArgs ?? []),
+    file,
+    ...(options.args ?? []),
+  ]
   const argv = options.netns
     ? ['ip', 'netns', 'exec', options.netns, ...node]
     : node
+  const env = { ...process.env, ...options.env }
   try {
-    return await run(argv, options.killAfter ?? 60_000)
+    return await run(argv, options.killAfter ?? 60_000, env)
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
 }
 
-function run(argv: string[], killAfter: number): Promise<ChildResult> {
+function run(
+  argv: string[],
+  killAfter: number,
+  env: NodeJS.ProcessEnv,
+): Promise<ChildResult> {
   return new Promise((done) => {
     execFile(
       argv[0],
       argv.slice(1),
-      { timeout: killAfter, killSignal: 'SIGKILL' },
+      { timeout: killAfter, killSignal: 'SIGKILL', env, maxBuffer: 1 << 24 },
       (err, stdout, stderr) => {
         const e = err as (Error & { code?: unknown; signal?: string }) | null
         done({
