@@ -1,9 +1,31 @@
 /**
- * The words iproute2 uses for a route's numbers: protocols (its
- * `rt_protos` file), scopes, types and flags, and the metrics of
- * `RTA_METRICS`. Rules share the protocol names.
+ * A route's numbers: the sizes of its structs, its attribute types, and
+ * the words iproute2 uses for its values: protocols (its `rt_protos`
+ * file), scopes, types and flags, and the metrics of `RTA_METRICS`.
+ * Rules share the protocol and table names.
  */
 import type { BitTable, NameTable } from './enum'
+
+/** Size of `struct rtmsg`. */
+export const RTMSG = 12
+/** Size of `struct rtnexthop`. */
+export const RTNEXTHOP = 8
+
+/** `RTA_*`: the attributes of a route. */
+export const RTA_DST = 1
+export const RTA_SRC = 2
+export const RTA_IIF = 3
+export const RTA_OIF = 4
+export const RTA_GATEWAY = 5
+export const RTA_PRIORITY = 6
+export const RTA_PREFSRC = 7
+export const RTA_METRICS = 8
+export const RTA_MULTIPATH = 9
+export const RTA_CACHEINFO = 12
+export const RTA_TABLE = 15
+export const RTA_MARK = 16
+export const RTA_VIA = 18
+export const RTA_PREF = 20
 
 /** `RTPROT_*`, named as in iproute2's `rt_protos`. */
 export const PROTOCOLS: NameTable = {
