@@ -207,6 +207,40 @@ function registerPackagingTests(built: Candidate): void {
     })
   }
 
+  test('each entry point has types for import and for require', (t) => {
+    const entries = ['', '/testing', '/genetlink', '/rtnetlink']
+    const esm = entries.map(
+      (e, i) => `import * as m${i} from 'netlink-node${e}'\n`,
+    )
+    const cjs = entries.map(
+      (e, i) => `import m${i} = require('netlink-node${e}')\n`,
+    )
+    const use = "export const route: number = m0.Family.ROUTE\n" +
+      "export const fake: Function = m1.dialFake\n"
+    writeFileSync(join(app, 'check.mts'), esm.join('') + use)
+    writeFileSync(join(app, 'check.cts'), cjs.join('') + use)
+    writeFileSync(
+      join(app, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'nodenext',
+          strict: true,
+          noEmit: true,
+          // As tsc --init sets it: the check is that every entry point's
+          // types resolve, not the declarations' own consistency.
+          skipLibCheck: true,
+          typeRoots: [join(ROOT, 'node_modules', '@types')],
+          types: ['node'],
+        },
+        files: ['check.mts', 'check.cts'],
+      }),
+    )
+
+    const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc')
+    const ran = node(app, [tsc, '-p', 'tsconfig.json'])
+    t.is(ran.status, 0, ran.stdout + ran.stderr)
+  })
+
   kernelTest('the installed package lists its namespace\'s links', (t, ns) => {
     writeFileSync(join(app, 'links.js'), LIST_LINKS)
     const ran = node(app, ['links.js', ns])
