@@ -906,3 +906,18 @@ test('a controller reply to send is not taken for an event', async (t) => {
   t.deepEqual(parseFamily(value!.data), ETHTOOL)
   t.is(value!.event, undefined)
 })
+
+test('callers sharing a failed lookup each get their own operation', async (
+  t,
+) => {
+  const { genl } = open(t)
+
+  const [lookup, join] = await Promise.all([
+    caught(() => genl.getFamily('wireguard')),
+    caught(() => genl.joinGroup('wireguard', 'x')),
+  ])
+
+  t.is((lookup as NetlinkError).op, 'getFamily')
+  t.is((join as NetlinkError).op, 'joinGroup')
+  t.regex((join as Error).message, /no generic netlink family named wireguard/)
+})

@@ -366,18 +366,23 @@ export class GenericConn {
     const key = typeof family === 'string' ? family : `#${family}`
     let lookup = this.#lookups.get(key)
     if (lookup === undefined) {
-      lookup = this.#lookup(family, op).finally(() =>
-        this.#lookups.delete(key),
-      )
+      lookup = this.#lookup(family).finally(() => this.#lookups.delete(key))
       this.#lookups.set(key, lookup)
       // Every caller may have given up by the time it fails.
       lookup.catch(() => {})
     }
-    return raceSignal(lookup, signal)
+
+    // Each caller's error names its own operation.
+    return raceSignal(lookup, signal).catch((err: unknown) => {
+      throw isErrno(err, 'ENOENT') ? unknownFamily(op, family, err) : err
+    })
   }
 
-  /** Asks the controller for one family and caches it. */
-  async #lookup(family: FamilyRef, op: string): Promise<GenericFamily> {
+  /**
+   * Asks the controller for one family and caches it. An unknown family
+   * rejects with the kernel's `ENOENT`, for the caller to word.
+   */
+  async #lookup(family: FamilyRef): Promise<GenericFamily> {
     const attrs = new AttributeEncoder()
     if (typeof family === 'string') {
       attrs.string(CTRL_ATTR_FAMILY_NAME, family)
@@ -385,12 +390,11 @@ export class GenericConn {
       attrs.uint16(CTRL_ATTR_FAMILY_ID, family)
     }
 
-    let replies
-    try {
-      replies = await this.#control(CTRL_CMD_GETFAMILY, attrs.encode(), 0)
-    } catch (err) {
-      throw isErrno(err, 'ENOENT') ? unknownFamily(op, family, err) : err
-    }
+    const replies = await this.#control(
+      CTRL_CMD_GETFAMILY,
+      attrs.encode(),
+      0,
+    )
     const [reply] = replies
     if (reply === undefined) {
       throw new GenericError(
@@ -524,7 +528,7 @@ export class GenericConn {
 
       // A fresh request, not one that may have left before the join.
       this.#forget(name)
-      this.#lookup(name, 'waitForFamily').then(
+      this.#lookup(name).then(
         (family) => {
           if (present) finish(() => resolve(family))
         },
