@@ -180,6 +180,8 @@ const INIT_KEYS = [
  * Decodes an `RTM_NEWNEIGH` or `RTM_DELNEIGH` message of family IPv4,
  * IPv6 or bridge. Throws a `MalformedError` for a header cut short, a bad
  * attribute, an address of the wrong size, or another family.
+ * Synchronous and pure: the result holds no view into `m`'s buffer,
+ * so it may be kept after the batch it came in is gone.
  */
 export function decodeNeighbour(m: Message): Neighbour {
   const data = m.data
@@ -425,11 +427,12 @@ export class Neighbours {
   }
 
   /**
-   * Lists the IPv4 and IPv6 neighbour entries, as `ip neigh show` does
-   * (the kernel's unfiltered dump holds no bridge entries; ask for family
-   * `'bridge'` to list those, as `bridge fdb show`). The kernel filters by
-   * link (`NDA_IFINDEX`) and family; the result is filtered here as well.
-   * Proxy entries are not listed. Rejects with the kernel's
+   * Lists every IPv4 and IPv6 neighbour entry, as
+   * `ip neigh show nud all` does (plain `ip neigh show` hides the NOARP
+   * ones). The kernel's unfiltered dump holds no bridge entries; ask for
+   * family `'bridge'` to list those, as `bridge fdb show`. The kernel
+   * filters by link (`NDA_IFINDEX`) and family; the result is filtered
+   * here as well. Proxy entries are not listed. Rejects with the kernel's
    * `NetlinkError`.
    */
   async list(filter: NeighbourFilter = {}): Promise<Neighbour[]> {

@@ -11,20 +11,33 @@ export const RTMSG = 12
 /** Size of `struct rtnexthop`. */
 export const RTNEXTHOP = 8
 
-/** `RTA_*`: the attributes of a route. */
+/** `RTA_DST`: destination prefix. */
 export const RTA_DST = 1
+/** `RTA_SRC`: source prefix. */
 export const RTA_SRC = 2
+/** `RTA_IIF`: input link index. */
 export const RTA_IIF = 3
+/** `RTA_OIF`: output link index. */
 export const RTA_OIF = 4
+/** `RTA_GATEWAY`: gateway of the route's family. */
 export const RTA_GATEWAY = 5
+/** `RTA_PRIORITY`: metric. */
 export const RTA_PRIORITY = 6
+/** `RTA_PREFSRC`: preferred source address. */
 export const RTA_PREFSRC = 7
+/** `RTA_METRICS`: nested `RTAX_*` metrics. */
 export const RTA_METRICS = 8
+/** `RTA_MULTIPATH`: `struct rtnexthop`s. */
 export const RTA_MULTIPATH = 9
+/** `RTA_CACHEINFO`: `struct rta_cacheinfo`. */
 export const RTA_CACHEINFO = 12
+/** `RTA_TABLE`: table, u32. */
 export const RTA_TABLE = 15
+/** `RTA_MARK`: firewall mark of a lookup. */
 export const RTA_MARK = 16
+/** `RTA_VIA`: gateway of another family (`struct rtvia`). */
 export const RTA_VIA = 18
+/** `RTA_PREF`: IPv6 router preference. */
 export const RTA_PREF = 20
 
 /** `RTPROT_*`, named as in iproute2's `rt_protos`. */
@@ -94,12 +107,19 @@ export const TABLES: NameTable = {
   255: 'local',
 }
 
+/** `RT_TABLE_MAIN`: the main table, where routes go by default. */
 export const RT_TABLE_MAIN = 254
+/** `RTPROT_BOOT`: the protocol of routes added by hand. */
 export const RTPROT_BOOT = 3
+/** `RT_SCOPE_UNIVERSE`: global scope. */
 export const RT_SCOPE_UNIVERSE = 0
+/** `RT_SCOPE_LINK`: destinations on an attached link. */
 export const RT_SCOPE_LINK = 253
+/** `RT_SCOPE_HOST`: this host's own addresses. */
 export const RT_SCOPE_HOST = 254
+/** `RT_SCOPE_NOWHERE`: no destination; a delete matches any. */
 export const RT_SCOPE_NOWHERE = 255
+/** `RTN_UNICAST`: a route to a gateway or a direct one. */
 export const RTN_UNICAST = 1
 
 /** `RTNH_F_*`: flags of a next hop, also the low byte of `rtm_flags`. */

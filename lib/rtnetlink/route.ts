@@ -240,6 +240,8 @@ export interface RouteGetOptions {
  * Decodes an `RTM_NEWROUTE` or `RTM_DELROUTE` message of family IPv4 or
  * IPv6. Throws a `MalformedError` for a header cut short, a bad
  * attribute, an address of the wrong size, or another family.
+ * Synchronous and pure: the result holds no view into `m`'s buffer,
+ * so it may be kept after the batch it came in is gone.
  */
 export function decodeRoute(m: Message): Route {
   const data = m.data

@@ -155,6 +155,8 @@ const INIT_KEYS = [
  * Decodes an `RTM_NEWRULE` or `RTM_DELRULE` message of family IPv4 or
  * IPv6. Throws a `MalformedError` for a header cut short, a bad
  * attribute, a prefix of the wrong size, or another family.
+ * Synchronous and pure: the result holds no view into `m`'s buffer,
+ * so it may be kept after the batch it came in is gone.
  */
 export function decodeRule(m: Message): Rule {
   const data = m.data
