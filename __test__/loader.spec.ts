@@ -215,6 +215,15 @@ for (const { name, facts, want } of libcCases) {
   })
 }
 
+test('a program interpreter settles it without making a report', (t) => {
+  const libc = detectLibc({
+    interpreter: () => '/lib/ld-musl-x86_64.so.1',
+    reportHeader: () => t.fail('the report was made') as undefined,
+    ldd: () => t.fail('ldd was read') as undefined,
+  })
+  t.is(libc, 'musl')
+})
+
 /**
  * A minimal ELF file: a header and one PT_INTERP program header pointing
  * at `interp`, in the given class and byte order.

@@ -1,8 +1,10 @@
 /**
  * Tells glibc from musl, to pick between a `-gnu` and a `-musl` binary.
  * The sources are asked in order of how directly they describe the
- * running Node.js: its own diagnostic report, the program interpreter of
- * its executable, then the system's `ldd` script.
+ * running Node.js, cheapest first where two are as direct: the program
+ * interpreter of its executable (under a millisecond), its own diagnostic
+ * report (15 to 25 ms for the first one of a process), then the
+ * system's `ldd` script.
  */
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs'
 
@@ -23,19 +25,20 @@ export interface LibcProbe {
 
 /**
  * The C library the running Node.js uses, or `undefined` when no source
- * could tell. A report with `glibcVersionRuntime` settles glibc; musl
- * needs positive evidence (its loader `ld-musl-*`, or musl's `ldd`),
- * since a report without that field also comes from a static Node.js.
+ * could tell. The dynamic loader Node.js was linked with names its C
+ * library; a report with `glibcVersionRuntime` settles glibc. musl needs
+ * positive evidence (its loader `ld-musl-*`, or musl's `ldd`), since a
+ * report without that field also comes from a static Node.js.
  */
 export function detectLibc(probe: LibcProbe = systemProbe): Libc | undefined {
-  const header = probe.reportHeader()
-  if (typeof header?.glibcVersionRuntime === 'string') return 'glibc'
-
   const interpreter = probe.interpreter()
   if (interpreter !== undefined) {
     if (interpreter.includes('ld-musl-')) return 'musl'
     if (interpreter.includes('ld-linux')) return 'glibc'
   }
+
+  const header = probe.reportHeader()
+  if (typeof header?.glibcVersionRuntime === 'string') return 'glibc'
 
   const ldd = probe.ldd()
   if (ldd !== undefined) {
