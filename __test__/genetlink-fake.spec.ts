@@ -278,6 +278,20 @@ const malformed: Array<[string, Buffer, RegExp]> = [
     /group monitor has no id/,
   ],
   [
+    'a group with id 0',
+    new AttributeEncoder()
+      .string(CTRL_ATTR_FAMILY_NAME, 'ethtool')
+      .uint16(CTRL_ATTR_FAMILY_ID, 21)
+      .nested(CTRL_ATTR_MCAST_GROUPS, (e) =>
+        e.nested(1, (g) =>
+          g.string(CTRL_ATTR_MCAST_GRP_NAME, 'monitor')
+            .uint32(CTRL_ATTR_MCAST_GRP_ID, 0),
+        ),
+      )
+      .encode(),
+    /group monitor has id 0/,
+  ],
+  [
     'an operation without its id',
     new AttributeEncoder()
       .string(CTRL_ATTR_FAMILY_NAME, 'ethtool')

@@ -200,6 +200,7 @@ export function parseGroups(d: AttributeDecoder): GenericGroup[] {
     if (id === undefined) {
       throw new Error(`group ${name} has no id (CTRL_ATTR_MCAST_GRP_ID)`)
     }
+    if (id === 0) throw new Error(`group ${name} has id 0, which is none`)
     out.push({ name, id })
   }
   return out
