@@ -174,3 +174,17 @@ test('an entry point without types is reported', (t) => {
     ),
   )
 })
+
+test('a glibc floor the README does not promise is reported', (t) => {
+  const p = project()
+  const riscv = buildSettings(p).find((s) => s.target.startsWith('riscv64'))
+  ;(riscv as { glibc?: string }).glibc = '2.31'
+  t.true(
+    checkProject(p).includes('the README does not name the glibc floor 2.31'),
+  )
+})
+
+test('a README without a glibc promise is reported', (t) => {
+  const p = { ...project(), readme: '# netlink-node\n' }
+  t.true(checkProject(p).includes('the README promises no glibc floor'))
+})

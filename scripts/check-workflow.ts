@@ -5,7 +5,8 @@
  * toolchain, an npm/ package whose os, cpu and libc match, an optional
  * dependency, and an entry in the loader's table; the tests must run on
  * x64 and arm64 and in Alpine; publishing must happen on tags only, with
- * provenance; and the package must run nothing at install.
+ * provenance; the glibc floors the builds check must be the README's;
+ * and the package must run nothing at install.
  *
  *   node scripts/check-workflow.js   (after npm run build:test)
  *
@@ -25,6 +26,8 @@ export interface Project {
   readonly workflow: Workflow
   /** The loader's table of targets. */
   readonly loaderTargets: readonly Target[]
+  /** README.md, which promises the glibc floor the builds check. */
+  readonly readme: string
 }
 
 /** The fields of a package.json the check reads. */
@@ -99,7 +102,31 @@ export function checkProject(project: Project): string[] {
     ...checkTests(project.workflow),
     ...checkPublish(project.workflow),
     ...checkPackage(project.packageJson),
+    ...checkGlibcFloor(project),
   ]
+}
+
+/**
+ * The README's promise (`glibc X or later`, the first such phrase) is
+ * the floor of the glibc builds, and every other floor is named there.
+ */
+function checkGlibcFloor(project: Project): string[] {
+  const promise = /glibc (\d+\.\d+) or later/.exec(project.readme)
+  if (promise === null) return ['the README promises no glibc floor']
+
+  const problems: string[] = []
+  const floors = buildEntries(project.workflow)
+    .map((b) => b.glibc)
+    .filter((f): f is string => f !== undefined)
+  if (!floors.includes(promise[1])) {
+    problems.push(`no build checks the README's glibc ${promise[1]}`)
+  }
+  for (const floor of floors) {
+    if (!project.readme.includes(floor)) {
+      problems.push(`the README does not name the glibc floor ${floor}`)
+    }
+  }
+  return problems
 }
 
 /** The build matrix: each entry's target and the flags it builds with. */
@@ -327,6 +354,7 @@ export function readProject(root: string): Project {
     npmPackages,
     workflow: parse(workflowText) as Workflow,
     loaderTargets: TARGETS,
+    readme: readFileSync(join(root, 'README.md'), 'utf8'),
   }
 }
 
