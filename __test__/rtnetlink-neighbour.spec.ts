@@ -4,7 +4,13 @@
  * own.
  */
 import test, { type ExecutionContext } from 'ava'
-import { AttributeEncoder, HeaderFlags, NetlinkError } from '../index'
+import * as fc from 'fast-check'
+import {
+  AttributeEncoder,
+  HeaderFlags,
+  NetlinkError,
+  marshalAttributes,
+} from '../index'
 import type { Message } from '../lib/message'
 import {
   RTM_DELNEIGH,
@@ -151,6 +157,47 @@ test('a bridge entry without NDA_DST is addressed by its MAC', (t) => {
     vlan: 10,
     master: 5,
   })
+})
+
+/**
+ * Messages of every shape: a header whose family is one of those seen,
+ * then attributes of the types this decoder reads (nested ones too) with
+ * values of any size, then stray bytes.
+ */
+const anyMessage = fc
+  .tuple(
+    fc.constantFrom(...[0, 2, 7, 10]),
+    fc.uint8Array({ minLength: 11, maxLength: 11 }),
+    fc.array(
+      fc.record({
+        type: fc.integer({ min: 0, max: 18 }),
+        data: fc.uint8Array({ maxLength: 40 }),
+      }),
+      { maxLength: 8 },
+    ),
+    fc.uint8Array({ maxLength: 6 }),
+  )
+  .map(([family, header, attrs, tail]) =>
+    Buffer.concat([
+      Buffer.from([family]),
+      header,
+      marshalAttributes(attrs),
+      tail,
+    ]),
+  )
+
+test('any message decodes or is a MalformedError, nothing else', (t) => {
+  fc.assert(
+    fc.property(fc.oneof(anyMessage, fc.uint8Array()), (data) => {
+      try {
+        decodeNeighbour(message(Buffer.from(data)))
+      } catch (err) {
+        if (!(err instanceof MalformedError)) throw err
+      }
+    }),
+    { numRuns: 2000 },
+  )
+  t.pass()
 })
 
 test('a truncated ndmsg is a MalformedError', (t) => {

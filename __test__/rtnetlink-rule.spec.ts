@@ -4,7 +4,13 @@
  * test's own.
  */
 import test, { type ExecutionContext } from 'ava'
-import { AttributeEncoder, HeaderFlags, NetlinkError } from '../index'
+import * as fc from 'fast-check'
+import {
+  AttributeEncoder,
+  HeaderFlags,
+  NetlinkError,
+  marshalAttributes,
+} from '../index'
 import type { Message } from '../lib/message'
 import {
   RTM_DELRULE,
@@ -119,6 +125,47 @@ test('a rule without FRA_PRIORITY has priority 0', (t) => {
 
   t.is(r.priority, 0)
   t.is(r.table, 255)
+})
+
+/**
+ * Messages of every shape: a header whose family is one of those seen,
+ * then attributes of the types this decoder reads (nested ones too) with
+ * values of any size, then stray bytes.
+ */
+const anyMessage = fc
+  .tuple(
+    fc.constantFrom(...[0, 2, 10, 128]),
+    fc.uint8Array({ minLength: 11, maxLength: 11 }),
+    fc.array(
+      fc.record({
+        type: fc.integer({ min: 0, max: 28 }),
+        data: fc.uint8Array({ maxLength: 40 }),
+      }),
+      { maxLength: 8 },
+    ),
+    fc.uint8Array({ maxLength: 6 }),
+  )
+  .map(([family, header, attrs, tail]) =>
+    Buffer.concat([
+      Buffer.from([family]),
+      header,
+      marshalAttributes(attrs),
+      tail,
+    ]),
+  )
+
+test('any message decodes or is a MalformedError, nothing else', (t) => {
+  fc.assert(
+    fc.property(fc.oneof(anyMessage, fc.uint8Array()), (data) => {
+      try {
+        decodeRule(message(Buffer.from(data)))
+      } catch (err) {
+        if (!(err instanceof MalformedError)) throw err
+      }
+    }),
+    { numRuns: 2000 },
+  )
+  t.pass()
 })
 
 test('a truncated fib_rule_hdr is a MalformedError', (t) => {
