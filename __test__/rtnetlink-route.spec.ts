@@ -721,3 +721,26 @@ kernelTest('a table that does not exist lists empty', async (t, ns) => {
 
   t.deepEqual(await routes.list({ family: 'inet', table: 4242 }), [])
 })
+
+kernelTest('concurrent calls on one Conn get their answers', async (t, ns) => {
+  const { va } = setUp(ns)
+  const routes = routesIn(t, ns)
+  const subnets = Array.from({ length: 20 }, (_, i) => `198.18.${10 + i}`)
+  await Promise.all(
+    subnets.map((s) => routes.add({ destination: `${s}.0/24`, index: va })),
+  )
+
+  const [gets, lists] = await Promise.all([
+    Promise.all(subnets.map((s) => routes.get(`${s}.1`, { fibMatch: true }))),
+    Promise.all(subnets.map(() => routes.list({ table: 'main' }))),
+  ])
+
+  t.deepEqual(
+    gets.map((r) => r.destination),
+    subnets.map((s) => `${s}.0/24`),
+  )
+  for (const listed of lists) {
+    const ours = listed.filter((r) => r.destination.startsWith('198.18.'))
+    t.is(ours.length, subnets.length)
+  }
+})
