@@ -935,3 +935,26 @@ test('callers sharing a failed lookup each get their own operation', async (
   t.is((join as NetlinkError).op, 'joinGroup')
   t.regex((join as Error).message, /no generic netlink family named wireguard/)
 })
+
+test('getPolicy of a family without policies rejects with ENODATA', async (
+  t,
+) => {
+  const controller = fakeController([NLCTRL, WG])
+  const fake = dialFake(
+    (request) =>
+      request.data[0] === CTRL_CMD_GETPOLICY
+        ? errorReply('ENODATA')
+        : controller(request),
+    { family: Family.GENERIC },
+  )
+  const genl = dialGeneric(fake.conn)
+  t.teardown(() => genl.close())
+
+  const err = await caught(() => genl.getPolicy('wireguard'))
+
+  t.is((err as NetlinkError).code, 'ENODATA')
+  t.is(
+    (err as Error).message,
+    'getPolicy ENODATA: family wireguard has no attribute policy',
+  )
+})

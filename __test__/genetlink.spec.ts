@@ -409,3 +409,16 @@ kernelTest(
     t.is(r.stdout, 'netdev\n')
   },
 )
+
+kernelTest(
+  'getPolicy of a command the family lacks rejects with ENOENT',
+  async (t, ns) => {
+    const genl = genericIn(t, ns)
+
+    const err = await caught(() => genl.getPolicy(ETHTOOL_GENL_NAME, 250))
+
+    t.is((err as NetlinkError).code, 'ENOENT')
+    t.is((err as NetlinkError).op, 'getPolicy')
+    t.regex((err as Error).message, /family ethtool has no command 250/)
+  },
+)

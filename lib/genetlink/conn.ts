@@ -247,8 +247,8 @@ export class GenericConn {
    * Dumps the attribute policies of `family` (`CTRL_CMD_GETPOLICY`,
    * Linux 5.7; one `command` only from Linux 5.10): which policy each
    * command checks requests against and what each allows per attribute.
-   * Rejects with the kernel's error: `ENODATA` for a family or command
-   * without a policy, `ENOENT` for an unknown one.
+   * Rejects with a `NetlinkError` naming the family and command:
+   * `ENODATA` for one without a policy, `ENOENT` for an unknown one.
    */
   getPolicy(
     family: FamilyRef,
@@ -462,12 +462,17 @@ export class GenericConn {
     const attrs = new AttributeEncoder().uint16(CTRL_ATTR_FAMILY_ID, found.id)
     if (command !== undefined) attrs.uint32(CTRL_ATTR_OP, command)
 
-    const replies = await this.#control(
-      CTRL_CMD_GETPOLICY,
-      attrs.encode(),
-      HeaderFlags.Dump,
-      signal,
-    )
+    let replies
+    try {
+      replies = await this.#control(
+        CTRL_CMD_GETPOLICY,
+        attrs.encode(),
+        HeaderFlags.Dump,
+        signal,
+      )
+    } catch (err) {
+      throw policyError(err, found.name, command)
+    }
     return parsePolicy(found.id, replies.map(decodeGeneric))
   }
 
@@ -633,6 +638,40 @@ function unknownFamily(
     sequence: cause.sequence,
     extAck: cause.extAck,
     cause,
+  })
+}
+
+/**
+ * The kernel's answer to a policy dump it refused, in words naming the
+ * family and command: `ENOENT` for a command the family lacks,
+ * `ENODATA` for no policy to show.
+ */
+function policyError(
+  err: unknown,
+  family: string,
+  command: number | undefined,
+): unknown {
+  const what =
+    command === undefined
+      ? `family ${family}`
+      : `command ${command} of family ${family}`
+  let detail: string
+  if (isErrno(err, 'ENOENT') && command === undefined) {
+    return unknownFamily('getPolicy', family, err)
+  } else if (isErrno(err, 'ENOENT')) {
+    detail = `family ${family} has no command ${command}`
+  } else if (isErrno(err, 'ENODATA')) {
+    detail = `${what} has no attribute policy`
+  } else {
+    return err
+  }
+  return new NetlinkError('getPolicy', err.errno, {
+    detail: err.extAck?.message === undefined
+      ? detail
+      : `${detail}: ${err.extAck.message}`,
+    sequence: err.sequence,
+    extAck: err.extAck,
+    cause: err,
   })
 }
 
