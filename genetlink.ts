@@ -28,8 +28,9 @@
  * await genl.close()
  * ```
  *
- * Over a fake Conn from the `testing` entry point, `new GenericConn(conn)`
- * with `fakeController(families, handler)` as the fake's kernel.
+ * Over a fake Conn from the `testing` entry point, `dialGeneric(conn)`
+ * (or `new GenericConn(conn)`), with `fakeController(families, handler)`
+ * as the fake's kernel.
  */
 export {
   GenericConn,
