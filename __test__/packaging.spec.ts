@@ -85,6 +85,7 @@ if (candidate === undefined) {
 function registerPackagingTests(built: Candidate): void {
   const work = mkdtempSync(join(tmpdir(), 'netlink-pack-'))
   const app = join(work, 'app')
+  const bare = join(work, 'bare')
   const platform = join(work, built.packageName)
   let main: Packed
   let binary: Packed
@@ -105,9 +106,16 @@ function registerPackagingTests(built: Candidate): void {
 
     // An empty project, and an empty cache: --offline then fails on
     // anything that is not in the two tarballs.
-    mkdirSync(app)
-    writeFileSync(join(app, 'package.json'), '{"private":true}\n')
-    installLog = npm(app, [
+    installLog = installOffline(app, [main, binary])
+
+    // One more without the platform package, as --omit=optional leaves it.
+    installOffline(bare, [main])
+  })
+
+  function installOffline(dir: string, tarballs: Packed[]): string {
+    mkdirSync(dir)
+    writeFileSync(join(dir, 'package.json'), '{"private":true}\n')
+    return npm(dir, [
       'install',
       '--offline',
       '--no-audit',
@@ -115,10 +123,9 @@ function registerPackagingTests(built: Candidate): void {
       '--foreground-scripts',
       '--cache',
       join(work, 'cache'),
-      join(work, main.filename),
-      join(work, binary.filename),
+      ...tarballs.map((t) => join(work, t.filename)),
     ])
-  })
+  }
 
   test.after.always(() => {
     rmSync(work, { recursive: true, force: true })
@@ -183,6 +190,13 @@ function registerPackagingTests(built: Candidate): void {
 
     const file = join(app, 'node_modules', built.packageName, built.fileName)
     t.true(ran.stderr.includes(`native module ${file}`), ran.stderr)
+  })
+
+  test('without its platform package it names the package to install', (t) => {
+    const ran = node(bare, ['-e', "require('netlink-node')"])
+    t.not(ran.status, 0)
+    t.true(ran.stderr.includes('ERR_NETLINK_BINARY_NOT_LOADED'), ran.stderr)
+    t.true(ran.stderr.includes(`needs the package ${built.packageName}`))
   })
 
   for (const entry of ['', '/testing', '/genetlink', '/rtnetlink']) {
