@@ -140,9 +140,11 @@ export interface Route {
   type: string
   /** The preferred source address (`RTA_PREFSRC`). */
   preferredSource?: string
+  /** The type of service the route matches (`rtm_tos`). */
   tos: number
   /** `rtm_flags` by name: `'onlink'`, `'cloned'`, `'notify'`, ... */
   flags: string[]
+  /** Per-route TCP settings (`RTA_METRICS`): `mtu`, `advmss`, ... */
   metrics?: RouteMetrics
   /** The next hops of a multipath route (`RTA_MULTIPATH`). */
   nexthops?: Nexthop[]

@@ -95,7 +95,9 @@ export interface Rule {
   oifname?: string
   /** The firewall mark matched, under `fwmask`. */
   fwmark?: number
+  /** The bits of the mark `fwmark` compares. */
   fwmask?: number
+  /** The type of service matched. */
   tos: number
   /** `FIB_RULE_*` by name: `'invert'` (iproute2's `not`), ... */
   flags: string[]
