@@ -5,6 +5,9 @@ import { GENL_ID_CTRL, GENL_MIN_ID } from './constants'
 import { decodeControllerEvent, type ControllerEvent } from './events'
 import { decodeGeneric } from './header'
 
+/** Why the reader stops: nobody waits. Made once, not per stop. */
+const STOPPED = Object.freeze(new Error('nobody is reading'))
+
 /**
  * A message as a `GenericConn`'s `receive()` yields it: the core
  * `ReceivedMessage` (group, port, error) with the generic header read.
@@ -50,6 +53,7 @@ export class GenericStream {
   #watchers = new Set<Watcher>()
   #reading: AbortController | undefined
   #closed = false
+  #stopping = false
   #closedError: NetlinkError | undefined
 
   constructor(conn: Conn, limit: number, hooks: StreamHooks) {
@@ -85,12 +89,22 @@ export class GenericStream {
   /** Starts reading when somebody waits, stops when nobody does. */
   #update(): void {
     if (this.#closed) return
-    const wanted = this.#queue.waiting > 0 || this.#watchers.size > 0
-    if (wanted && this.#reading === undefined) {
+    if (this.#wanted() && this.#reading === undefined) {
       void this.#read(new AbortController())
-    } else if (!wanted && this.#reading !== undefined) {
-      this.#reading.abort()
+    } else if (!this.#wanted() && this.#reading !== undefined) {
+      if (this.#stopping) return
+      // A loop over `receive()` asks again as soon as it has handled a
+      // message: stopping a turn later spares a restart per message.
+      this.#stopping = true
+      setImmediate(() => {
+        this.#stopping = false
+        if (!this.#wanted()) this.#reading?.abort(STOPPED)
+      })
     }
+  }
+
+  #wanted(): boolean {
+    return this.#queue.waiting > 0 || this.#watchers.size > 0
   }
 
   async #read(reading: AbortController): Promise<void> {
