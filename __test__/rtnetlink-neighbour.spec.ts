@@ -254,6 +254,12 @@ test('list filters by link in NDA_IFINDEX and by family', async (t) => {
   t.deepEqual(request.data, ndmsg({ family: 10 }, want))
 })
 
+test('list of proxy entries sets NTF_PROXY in the header', async (t) => {
+  const request = await sent(t, (n) => n.list({ proxy: true }))
+
+  t.deepEqual(request.data, ndmsg({ family: 0, flags: 0x08 }))
+})
+
 test('list also filters what the kernel sends', async (t) => {
   const elsewhere = sampleNeighbour()
   elsewhere.writeInt32LE(4, 4)
@@ -457,6 +463,25 @@ kernelTest('list by family returns only that family', async (t, ns) => {
 
   t.true(v6.length > 0)
   t.true(v6.every((n) => n.family === 'inet6'))
+})
+
+kernelTest('proxy entries are listed apart and deleted', async (t, ns) => {
+  const va = setUp(ns)
+  const neighbours = neighboursIn(t, ns)
+
+  await neighbours.add({ index: va, address: '192.0.2.20', flags: ['proxy'] })
+  const proxies = await neighbours.list({ proxy: true })
+  const plain = await neighbours.list()
+
+  t.deepEqual(
+    proxies.map((n) => [n.address, n.index, n.flags]),
+    [['192.0.2.20', va, ['proxy']]],
+  )
+  t.false(plain.some((n) => n.address === '192.0.2.20'))
+  t.regex(ipIn(ns, 'neigh', 'show', 'proxy'), /192\.0\.2\.20 dev va/)
+
+  await neighbours.delete(proxies[0])
+  t.deepEqual(await neighbours.list({ proxy: true }), [])
 })
 
 kernelTest('adding an entry twice is EEXIST', async (t, ns) => {

@@ -159,6 +159,8 @@ export interface NeighbourFilter {
   index?: number
   /** Only this family; `'bridge'` lists the bridges' forwarding entries. */
   family?: NeighbourFamily
+  /** List the proxy entries instead (`ip neigh show proxy`). */
+  proxy?: boolean
 }
 
 const INIT_KEYS = [
@@ -432,12 +434,12 @@ export class Neighbours {
    * ones). The kernel's unfiltered dump holds no bridge entries; ask for
    * family `'bridge'` to list those, as `bridge fdb show`. The kernel
    * filters by link (`NDA_IFINDEX`) and family; the result is filtered
-   * here as well. Proxy entries are not listed. Rejects with the kernel's
-   * `NetlinkError`.
+   * here as well. Proxy entries are listed only with `filter.proxy`, and
+   * then alone. Rejects with the kernel's `NetlinkError`.
    */
   async list(filter: NeighbourFilter = {}): Promise<Neighbour[]> {
     const given = check.optionalObject('filter', filter)
-    check.knownKeys('filter', given, ['index', 'family'])
+    check.knownKeys('filter', given, ['index', 'family', 'proxy'])
     const index =
       given.index === undefined
         ? undefined
@@ -453,11 +455,17 @@ export class Neighbours {
       }
       family = familyOf(f)
     }
+    const proxy = check.optionalBoolean('filter.proxy', given.proxy, false)
+    if (proxy && family === AF_BRIDGE) {
+      throw check.typeError("filter.proxy does not apply to family 'bridge'")
+    }
 
-    // Strict checking: a zero header but for the family; the link goes
-    // in the one attribute the kernel filters neighbour dumps by.
+    // Strict checking: a zero header but for the family and the proxy
+    // flag; the link goes in the one attribute the kernel filters
+    // neighbour dumps by.
     const header = Buffer.alloc(NDMSG)
     header[0] = family
+    header[10] = proxy ? NTF_PROXY : 0
     const e = new AttributeEncoder()
     if (index !== undefined) e.uint32(NDA_IFINDEX, index)
     const body = Buffer.concat([header, e.encode()])
@@ -469,6 +477,7 @@ export class Neighbours {
       const n = decodeNeighbour(m)
       if (family !== AF_UNSPEC && familyOf(n.family) !== family) continue
       if (index !== undefined && n.index !== index) continue
+      if (proxy !== n.flags.includes('proxy')) continue
       out.push(n)
     }
     return out
