@@ -121,10 +121,10 @@ export function parsePolicy(
     const got = check.describe(messages)
     throw check.typeError(`messages must be an array, got ${got}`)
   }
-  messages.forEach((m, i) =>
-    check.bytes(`messages[${i}].data`, check.optionalObject(
-      `messages[${i}]`, m).data),
-  )
+  messages.forEach((m, i) => {
+    const message = check.optionalObject(`messages[${i}]`, m)
+    check.bytes(`messages[${i}].data`, message.data)
+  })
 
   const operations = new Map<number, OperationPolicy>()
   const tables = new Map<number, Map<number, AttributePolicy>>()
