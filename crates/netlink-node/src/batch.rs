@@ -63,30 +63,33 @@ pub fn to_object(batch: Batch) -> BatchJs {
     }
 }
 
-/// `to_object`, as the arguments of the batch callback.
-pub fn to_js(batch: Batch) -> BatchArgs {
-    let BatchJs {
-        data,
-        records,
-        ext_acks,
-    } = to_object(batch);
-    FnArgs::from((data, records, ext_acks))
-}
-
-/// `to_js`, for the batch callback, where nothing may unwind. A panic
-/// loses the batch; what JavaScript gets instead is one `OVERRUN` record,
-/// which it reports as `ENOBUFS` like any other loss of data, so waiting
-/// requests fail instead of waiting for replies that will never come.
-pub fn to_js_or_overrun(batch: Batch) -> BatchArgs {
-    panic::catch_unwind(AssertUnwindSafe(|| to_js(batch))).unwrap_or_else(
+/// `to_object`, where nothing may unwind. A panic loses the batch; what
+/// JavaScript gets instead is one `OVERRUN` record, which it reports as
+/// `ENOBUFS` like any other loss of data, so waiting requests fail
+/// instead of waiting for replies that will never come.
+pub fn to_object_or_overrun(batch: Batch) -> BatchJs {
+    panic::catch_unwind(AssertUnwindSafe(|| to_object(batch))).unwrap_or_else(
         |_| {
             let mut records = vec![0u32; RECORD_LEN];
             records[field::KIND] = kind::OVERRUN;
             records[field::ERRNO] = libc::ENOBUFS as u32;
-            let data = Bytes(Vec::new());
-            FnArgs::from((data, Uint32Array::new(records), Vec::new()))
+            BatchJs {
+                data: Bytes(Vec::new()),
+                records: Uint32Array::new(records),
+                ext_acks: Vec::new(),
+            }
         },
     )
+}
+
+/// `to_object_or_overrun`, as the arguments of the batch callback.
+pub fn to_js_or_overrun(batch: Batch) -> BatchArgs {
+    let BatchJs {
+        data,
+        records,
+        ext_acks,
+    } = to_object_or_overrun(batch);
+    FnArgs::from((data, records, ext_acks))
 }
 
 fn ext_ack(ext: ExtAck) -> ExtAckJs {

@@ -161,7 +161,7 @@ impl NativeConn {
                 .registration
                 .send_then_read(&datagram, &mut builder, READ_NOW_DATAGRAMS)
                 .map_err(to_napi)?;
-            Ok(batch.map(batch::to_object))
+            Ok(batch.map(batch::to_object_or_overrun))
         })
     }
 
