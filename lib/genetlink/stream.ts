@@ -42,10 +42,10 @@ export interface StreamHooks {
  * The single reader of a core Conn's `receive()` under a `GenericConn`.
  * It reads only while somebody waits (a `receive()` iterator, or a
  * watcher such as `waitForFamily`) and for one turn of the event loop
- * after, so an idle Conn lets the process exit. What it reads is decoded once, shown
- * to the hooks and watchers, then queued for `receive()` (bounded like
- * the core's queue: past the limit an `ENOBUFS` error marks the gap).
- * JavaScript thread only.
+ * after, so an idle Conn lets the process exit. What it reads is
+ * decoded once, shown to the hooks and watchers, then queued for
+ * `receive()` (bounded like the core's queue: past the limit an
+ * `ENOBUFS` error marks the gap). JavaScript thread only.
  */
 export class GenericStream {
   #conn: Conn
