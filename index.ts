@@ -9,11 +9,18 @@ export { Family, HeaderFlags, HeaderType, ConnOption } from './lib/constants'
 export type { Header, Message, MessageInit } from './lib/message'
 export { HEADER_LENGTH, align } from './lib/message'
 export { NetlinkError } from './lib/errors'
-export type { ExtendedAck, ExtendedAckPolicy } from './lib/errors'
+export type {
+  ExtendedAck,
+  ExtendedAckPolicy,
+  NetlinkErrorOptions,
+} from './lib/errors'
 export { Conn, dial } from './lib/conn'
 export type {
   Config,
   ConnStats,
+  OpenTransport,
+  Transport,
+  BatchHandler,
   BpfInstruction,
   ReceivedMessage,
 } from './lib/conn'
@@ -27,6 +34,20 @@ export {
   NLA_F_NET_BYTEORDER,
   NLA_TYPE_MASK,
 } from './lib/attribute'
-export type { Attribute } from './lib/attribute'
+export type {
+  Attribute,
+  AttributeEntry,
+  AttributeOptions,
+  ByteOrder,
+} from './lib/attribute'
+export type {
+  BatchJs,
+  ExtAckJs,
+  NativeConn,
+  NativeStats,
+  OpenOptions,
+  PolicyJs,
+} from './binding'
 export { marshalMessage, parseMessages, MessageError } from './lib/codec'
+export type { MessageLike } from './lib/codec'
 export { formatFlags, formatMessage, formatAttributes } from './lib/format'

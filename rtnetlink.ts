@@ -45,6 +45,7 @@ export type {
   RouteFilter,
   RouteGetOptions,
   RouteInit,
+  RouteCacheInfo,
   RouteMetrics,
 } from './lib/rtnetlink/route'
 export {
@@ -54,6 +55,7 @@ export {
 } from './lib/rtnetlink/neighbour'
 export type {
   Neighbour,
+  NeighbourCacheInfo,
   NeighbourFamily,
   NeighbourFilter,
   NeighbourInit,
@@ -67,6 +69,7 @@ export type {
   MonitorOptions,
   RouteEvent,
 } from './lib/rtnetlink/monitor'
+export type { IPFamily } from './lib/rtnetlink/ip'
 export { MalformedError } from './lib/rtnetlink/request'
 export type { RawAttribute } from './lib/rtnetlink/request'
 export * from './lib/rtnetlink/constants'

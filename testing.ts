@@ -47,6 +47,7 @@ export type {
   Reply,
   ReplyMessage,
 } from './lib/testing/replies'
+export type { ExtAckInit } from './lib/testing/ack'
 export { FAKE_PID }
 export type { Handler }
 
