@@ -22,6 +22,7 @@ import {
   Rules,
   decodeRule,
   ruleKey,
+  type Rule,
   type RuleInit,
 } from '../lib/rtnetlink/rule'
 import {
@@ -32,7 +33,7 @@ import {
   type Handler,
 } from '../testing'
 import { caught, dialIn } from './helpers/conn'
-import { ipIn, kernelTest } from './helpers/netns'
+import { ipBatch, ipIn, kernelTest } from './helpers/netns'
 
 const FRA_SRC = 2
 const FRA_IIFNAME = 3
@@ -348,4 +349,76 @@ kernelTest('deleting a missing rule is ENOENT', async (t, ns) => {
 
   t.true(err instanceof NetlinkError)
   t.is((err as NetlinkError).code, 'ENOENT')
+})
+
+/** A rule as iproute2's JSON shows it, in `Rule`'s terms. */
+function fromIp(r: Record<string, unknown>): Record<string, unknown> {
+  const prefix = (address: unknown, length: unknown) =>
+    address === undefined || address === 'all'
+      ? undefined
+      : `${address}/${length}`
+  const tables: Record<string, number> = { local: 255, main: 254 }
+  const table = r.table as string | undefined
+  const hex = (v: unknown) => (v === undefined ? undefined : Number(v))
+  return {
+    priority: r.priority,
+    source: prefix(r.src, r.srclen),
+    destination: prefix(r.dst, r.dstlen),
+    iifname: r.iif,
+    oifname: r.oif,
+    fwmark: hex(r.fwmark),
+    fwmask: hex(r.fwmask),
+    table:
+      table === undefined ? 0 : (tables[table] ?? (Number(table) || 253)),
+    action: r.action ?? (r.goto === undefined ? 'to_tbl' : 'goto'),
+    goto: r.goto,
+    tos: hex(r.tos) ?? 0,
+    invert: 'not' in r,
+    protocol: r.protocol,
+  }
+}
+
+/** The same fields of a listed rule; iproute2 hides protocols 0 and kernel. */
+function fromLibrary(r: Rule): Record<string, unknown> {
+  return {
+    priority: r.priority,
+    source: r.source,
+    destination: r.destination,
+    iifname: r.iifname,
+    oifname: r.oifname,
+    fwmark: r.fwmark,
+    fwmask: r.fwmask,
+    table: r.table,
+    action: r.action,
+    goto: r.goto,
+    tos: r.tos,
+    invert: r.flags.includes('invert'),
+    protocol: ['unspec', 'kernel'].includes(r.protocol ?? 'unspec')
+      ? undefined
+      : r.protocol,
+  }
+}
+
+kernelTest('rules match ip -j rule show', async (t, ns) => {
+  ipBatch(ns, [
+    'link add va type veth peer name vb',
+    'rule add pref 100 from 198.18.0.0/16 to 198.19.0.0/16 iif va' +
+      ' fwmark 0x10/0xff lookup 100',
+    'rule add pref 200 not oif vb table 1000 proto static',
+    'rule add pref 300 goto 400',
+    'rule add pref 400 blackhole',
+    'rule add pref 500 tos 0x10 unreachable',
+  ])
+  ipIn(ns, '-6', 'rule', 'add', 'pref', '600', 'from', '2001:db8::/32',
+    'prohibit')
+  const rules = rulesIn(t, ns)
+
+  const ours = (await rules.list()).map(fromLibrary)
+  const shown = [
+    ...JSON.parse(ipIn(ns, '-j', '-4', 'rule', 'show')),
+    ...JSON.parse(ipIn(ns, '-j', '-6', 'rule', 'show')),
+  ].map(fromIp)
+
+  t.is(ours.length, 11)
+  t.deepEqual(ours, shown)
 })
