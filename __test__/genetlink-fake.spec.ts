@@ -958,3 +958,41 @@ test('getPolicy of a family without policies rejects with ENODATA', async (
     'getPolicy ENODATA: family wireguard has no attribute policy',
   )
 })
+
+test('messages past maxQueuedBytes are dropped with an ENOBUFS mark', async (
+  t,
+) => {
+  const families = [NLCTRL, ETHTOOL]
+  const fake = dialFake(fakeController(families), { family: Family.GENERIC })
+  const genl = new GenericConn(fake.conn, { maxQueuedBytes: 400 })
+  t.teardown(() => genl.close())
+  await genl.joinGroup('ethtool', 'monitor')
+  const monitor = (command: number) => ({
+    header: { type: ETHTOOL.id },
+    data: encodeGeneric(command, 1, Buffer.alloc(64)),
+  })
+
+  // The wait reads on while nobody calls receive(), so its queue fills.
+  // It asks for nlctrl, joins its notify group, then asks for wireguard.
+  const waiting = genl.waitForFamily('wireguard')
+  while (asked(fake.requests, CTRL_CMD_GETFAMILY) < 3) {
+    await new Promise((r) => setImmediate(r))
+  }
+  for (let command = 1; command <= 5; command++) {
+    fake.notify(6, monitor(command))
+  }
+  families.push(WG)
+  fake.notify(NOTIFY, controllerMessage(CTRL_CMD_NEWFAMILY, encodeFamily(WG)))
+  await waiting
+
+  const it = genl.receive()
+  const seen: Array<number | string> = []
+  for (let i = 0; i < 3; i++) {
+    try {
+      seen.push((await it.next()).value!.command)
+    } catch (err) {
+      seen.push((err as NetlinkError).code)
+    }
+  }
+  t.deepEqual(seen, [1, 2, 'ENOBUFS'])
+})
