@@ -365,6 +365,11 @@ for (const [what, init, pattern, name] of badInits) {
   })
 }
 
+test('decodeNeighbour and new Neighbours refuse bad arguments', (t) => {
+  t.throws(() => decodeNeighbour(null as never), { instanceOf: TypeError })
+  t.throws(() => new Neighbours(null as never), { instanceOf: TypeError })
+})
+
 test('list refuses a bad filter', async (t) => {
   const { neighbours } = fake(t, () => null)
 
@@ -375,6 +380,10 @@ test('list refuses a bad filter', async (t) => {
   await t.throwsAsync(() => neighbours.list({ index: -1 }), {
     instanceOf: RangeError,
     message: /filter.index/,
+  })
+  await t.throwsAsync(() => neighbours.list({ proxy: 1 as never }), {
+    instanceOf: TypeError,
+    message: /filter.proxy/,
   })
 })
 

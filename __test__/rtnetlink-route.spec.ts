@@ -511,6 +511,15 @@ test('routeKey tells the same route from another', (t) => {
 
 test('new Routes refuses something that is not a Conn', (t) => {
   t.throws(() => new Routes(undefined as never), { instanceOf: TypeError })
+  t.throws(() => new Routes({} as never), { message: /conn must be a Conn/ })
+})
+
+test('decodeRoute refuses what is not a message', (t) => {
+  t.throws(() => decodeRoute(undefined as never), { instanceOf: TypeError })
+  t.throws(() => decodeRoute({ data: 'x' } as never), {
+    instanceOf: TypeError,
+    message: /data Buffer/,
+  })
 })
 
 // Against the kernel.

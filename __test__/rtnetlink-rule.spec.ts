@@ -284,6 +284,16 @@ for (const [what, init, pattern, name] of badInits) {
   })
 }
 
+test('decodeRule, new Rules and list refuse bad arguments', async (t) => {
+  t.throws(() => decodeRule({} as never), { instanceOf: TypeError })
+  t.throws(() => new Rules(42 as never), { instanceOf: TypeError })
+  const { rules } = fake(t, () => null)
+  await t.throwsAsync(() => rules.list({ family: 'ipx' as never }), {
+    instanceOf: TypeError,
+    message: /filter.family/,
+  })
+})
+
 test('ruleKey tells rules apart by what they match', (t) => {
   const r = decodeRule(message(sampleRule()))
 

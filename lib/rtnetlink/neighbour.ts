@@ -8,6 +8,7 @@ import { AttributeDecoder, AttributeEncoder } from '../attribute'
 import type { Conn } from '../conn'
 import type { Message } from '../message'
 import * as check from '../validate'
+import { checkConn, messageData } from './arguments'
 import { RTM_DELNEIGH, RTM_GETNEIGH, RTM_NEWNEIGH } from './constants'
 import { bitNames, bitsOf, type BitTable } from './enum'
 import { readI32, readU16, readU32, writeI32, writeU16 } from './host-order'
@@ -186,7 +187,7 @@ const INIT_KEYS = [
  * so it may be kept after the batch it came in is gone.
  */
 export function decodeNeighbour(m: Message): Neighbour {
-  const data = m.data
+  const data = messageData('m', m)
   needBytes(data, NDMSG, 'neighbour')
 
   const familyNo = data[0]
@@ -422,10 +423,7 @@ export class Neighbours {
 
   /** Wraps `conn`, a `NETLINK_ROUTE` Conn opened with `strict: true`. */
   constructor(conn: Conn) {
-    if (conn === null || typeof conn !== 'object') {
-      throw check.typeError(`conn must be a Conn, got ${check.describe(conn)}`)
-    }
-    this.#conn = conn
+    this.#conn = checkConn(conn)
   }
 
   /**

@@ -9,6 +9,7 @@ import type { Conn } from '../conn'
 import { NetlinkError } from '../errors'
 import type { Message } from '../message'
 import * as check from '../validate'
+import { checkConn, messageData } from './arguments'
 import { RTM_DELROUTE, RTM_GETROUTE, RTM_NEWROUTE } from './constants'
 import { bitNames, nameOf, numberOf } from './enum'
 import { readU16, readU32, writeU32 } from './host-order'
@@ -246,7 +247,7 @@ export interface RouteGetOptions {
  * so it may be kept after the batch it came in is gone.
  */
 export function decodeRoute(m: Message): Route {
-  const data = m.data
+  const data = messageData('m', m)
   needBytes(data, RTMSG, 'route')
 
   const familyNo = data[0]
@@ -514,10 +515,7 @@ export class Routes {
 
   /** Wraps `conn`, a `NETLINK_ROUTE` Conn opened with `strict: true`. */
   constructor(conn: Conn) {
-    if (conn === null || typeof conn !== 'object') {
-      throw check.typeError(`conn must be a Conn, got ${check.describe(conn)}`)
-    }
-    this.#conn = conn
+    this.#conn = checkConn(conn)
   }
 
   /**

@@ -7,6 +7,7 @@ import { AttributeDecoder, AttributeEncoder } from '../attribute'
 import type { Conn } from '../conn'
 import type { Message } from '../message'
 import * as check from '../validate'
+import { checkConn, messageData } from './arguments'
 import { RTM_DELRULE, RTM_GETRULE, RTM_NEWRULE } from './constants'
 import { bitNames, bitsOf, nameOf, numberOf, type BitTable } from './enum'
 import { readU32, writeU32 } from './host-order'
@@ -161,7 +162,7 @@ const INIT_KEYS = [
  * so it may be kept after the batch it came in is gone.
  */
 export function decodeRule(m: Message): Rule {
-  const data = m.data
+  const data = messageData('m', m)
   needBytes(data, FIB_RULE_HDR, 'rule')
 
   const familyNo = data[0]
@@ -375,10 +376,7 @@ export class Rules {
 
   /** Wraps `conn`, a `NETLINK_ROUTE` Conn opened with `strict: true`. */
   constructor(conn: Conn) {
-    if (conn === null || typeof conn !== 'object') {
-      throw check.typeError(`conn must be a Conn, got ${check.describe(conn)}`)
-    }
-    this.#conn = conn
+    this.#conn = checkConn(conn)
   }
 
   /**
