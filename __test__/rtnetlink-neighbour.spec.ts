@@ -397,6 +397,25 @@ test('neighbourKey ignores state and lladdr, not the link', (t) => {
 
   t.is(neighbourKey(changed), neighbourKey(n))
   t.not(neighbourKey({ ...n, index: 4 }), neighbourKey(n))
+  t.not(neighbourKey({ ...n, flags: ['proxy'] }), neighbourKey(n))
+})
+
+test('neighbourKey tells bridge entries of one remote apart', (t) => {
+  const entry = (mac: string): Neighbour => ({
+    family: 'bridge',
+    index: 6,
+    address: '192.0.2.2',
+    lladdr: mac,
+    state: ['PERMANENT'],
+    flags: ['self'],
+    router: false,
+    attributes: [],
+  })
+
+  t.not(
+    neighbourKey(entry('02:00:00:00:00:01')),
+    neighbourKey(entry('02:00:00:00:00:02')),
+  )
 })
 
 // Against the kernel.

@@ -314,16 +314,27 @@ function reorder(n: Neighbour): Neighbour {
 }
 
 /**
- * The identity of a neighbour entry: family, link and address (with the
- * VLAN of a bridge forwarding entry). Entries with equal keys are the
- * same entry; compare the other fields to see a change.
+ * The identity of a neighbour entry: family, link and address, whether
+ * it is a proxy entry, and for a bridge forwarding entry its MAC address
+ * and VLAN too (several MACs may name one VXLAN remote). Entries with
+ * equal keys are the same entry; compare the other fields to see a
+ * change.
  */
 export function neighbourKey(n: Neighbour): string {
   const o = check.optionalObject('neighbour', n)
   if (o.family === undefined || o.address === undefined) {
     throw check.typeError('neighbour must have a family and an address')
   }
-  return [n.family, n.index, n.address, n.vlan ?? ''].join('|')
+  const proxy = Array.isArray(n.flags) && n.flags.includes('proxy')
+  const bridge = n.family === 'bridge'
+  return [
+    n.family,
+    n.index,
+    n.address,
+    proxy ? 'proxy' : '',
+    bridge ? (n.lladdr ?? '') : '',
+    n.vlan ?? '',
+  ].join('|')
 }
 
 /** What a change is for: add, replace or delete. */
