@@ -54,6 +54,8 @@ function populate(ns: string): void {
       ' nexthop via 192.0.2.66 dev br0',
     'route add 198.18.6.0/24 via 192.0.2.3 src 192.0.2.1 mtu 1400',
     'route add 198.18.7.0/24 dev br0 scope link proto 99',
+    'nexthop add id 7 via 192.0.2.2 dev va',
+    'route add 198.18.8.0/24 nhid 7 table 200',
     'route add 2001:db8:2::/48 via 2001:db8::2 metric 42',
     'route add 2001:db8:3::/48 table 100 nexthop via 2001:db8::2' +
       ' nexthop via 2001:db8:1::2',
@@ -99,6 +101,7 @@ function fromIp(r: Plain, index: Map<string, number>): Plain {
     scope: r.scope ?? 'global',
     type: r.type ?? 'unicast',
     preferredSource: r.prefsrc,
+    nexthopId: r.nhid,
     nexthops: hops?.map((h) =>
       plain({
         gateway: h.gateway,
@@ -121,6 +124,7 @@ function fromLibrary(r: Route): Plain {
     scope: r.scope,
     type: r.type,
     preferredSource: r.preferredSource,
+    nexthopId: r.nexthopId,
     nexthops: r.nexthops?.map((h: Nexthop) =>
       plain({ gateway: h.gateway, index: h.index, weight: h.weight }),
     ),

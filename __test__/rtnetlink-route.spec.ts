@@ -753,3 +753,17 @@ kernelTest('concurrent calls on one Conn get their answers', async (t, ns) => {
     t.is(ours.length, subnets.length)
   }
 })
+
+kernelTest('a route through a next-hop object names its id', async (t, ns) => {
+  setUp(ns)
+  ipIn(ns, 'nexthop', 'add', 'id', '7', 'via', '192.0.2.2', 'dev', 'va')
+  const routes = routesIn(t, ns)
+
+  await routes.add({ destination: '198.18.30.0/24', nexthopId: 7 })
+
+  const r = (await routes.list({ table: 'main' })).find(
+    (x) => x.destination === '198.18.30.0/24',
+  )
+  t.like(r, { nexthopId: 7, scope: 'global', gateway: '192.0.2.2' })
+  t.regex(ipIn(ns, 'route', 'show', '198.18.30.0/24'), /nhid 7/)
+})

@@ -29,6 +29,7 @@ import {
   RTA_METRICS,
   RTA_MULTIPATH,
   RTA_OIF,
+  RTA_NH_ID,
   RTA_PREF,
   RTA_PREFSRC,
   RTA_PRIORITY,
@@ -69,6 +70,7 @@ const INIT_KEYS = [
   'flags',
   'metrics',
   'nexthops',
+  'nexthopId',
   'preference',
   'cacheInfo',
   'attributes',
@@ -118,9 +120,13 @@ export function encodeRoute(value: unknown, op: RouteOp): Buffer {
     init.protocol ?? (deleting ? 0 : RTPROT_BOOT),
     0xff,
   )
+  const viaGateway =
+    gateway !== undefined ||
+    nexthops.length > 0 ||
+    init.nexthopId !== undefined
   const scope =
     init.scope === undefined
-      ? defaultScope(op, type, gateway !== undefined || nexthops.length > 0)
+      ? defaultScope(op, type, viaGateway)
       : numberOf('init.scope', SCOPES, init.scope, 0xff)
 
   const header = Buffer.alloc(RTMSG)
@@ -155,6 +161,7 @@ export function encodeRoute(value: unknown, op: RouteOp): Buffer {
   if (nexthops.length > 0) {
     e.bytes(RTA_MULTIPATH, Buffer.concat(nexthops))
   }
+  optionalU32(e, RTA_NH_ID, 'init.nexthopId', init.nexthopId)
   if (init.preference !== undefined) {
     const pref = numberOf('init.preference', PREFERENCES, init.preference, 3)
     e.uint8(RTA_PREF, pref)
@@ -209,7 +216,10 @@ export function optionalU32(
   if (v !== undefined) e.uint32(type, check.integer(name, v, 0, U32))
 }
 
-/** The scope iproute2 gives a route added without one. */
+/**
+ * The scope iproute2 gives a route added without one; `viaGateway` is
+ * whether it has a gateway, next hops or a next-hop object.
+ */
 function defaultScope(op: RouteOp, type: number, viaGateway: boolean): number {
   if (op === 'delete') return RT_SCOPE_NOWHERE
   if (type === 2 || type === 10) return RT_SCOPE_HOST

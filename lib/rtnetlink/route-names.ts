@@ -39,6 +39,8 @@ export const RTA_MARK = 16
 export const RTA_VIA = 18
 /** `RTA_PREF`: IPv6 router preference. */
 export const RTA_PREF = 20
+/** `RTA_NH_ID`: the id of a next-hop object (`ip nexthop`). */
+export const RTA_NH_ID = 30
 
 /** `RTPROT_*`, named as in iproute2's `rt_protos`. */
 export const PROTOCOLS: NameTable = {

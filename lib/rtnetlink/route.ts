@@ -56,6 +56,7 @@ import {
   RTA_METRICS,
   RTA_MULTIPATH,
   RTA_OIF,
+  RTA_NH_ID,
   RTA_PREF,
   RTA_PREFSRC,
   RTA_PRIORITY,
@@ -149,6 +150,8 @@ export interface Route {
   metrics?: RouteMetrics
   /** The next hops of a multipath route (`RTA_MULTIPATH`). */
   nexthops?: Nexthop[]
+  /** The next-hop object the route uses (`RTA_NH_ID`, `ip nexthop`). */
+  nexthopId?: number
   /** IPv6 router preference (`RTA_PREF`): `'medium'`, `'low'`, `'high'`. */
   preference?: string
   /**
@@ -210,6 +213,7 @@ export interface RouteInit {
   flags?: string[]
   metrics?: RouteMetrics
   nexthops?: NexthopInit[]
+  nexthopId?: number
   preference?: string | number
   /** Ignored: the kernel keeps these counters itself. */
   cacheInfo?: RouteCacheInfo
@@ -278,6 +282,7 @@ export function decodeRoute(m: Message): Route {
   let preferredSource: string | undefined
   let metrics: RouteMetrics | undefined
   let nexthops: Nexthop[] | undefined
+  let nexthopId: number | undefined
   let preference: string | undefined
   let info: RouteCacheInfo | undefined
   const attributes: RawAttribute[] = []
@@ -319,6 +324,9 @@ export function decodeRoute(m: Message): Route {
         case RTA_MULTIPATH:
           nexthops = decodeNexthops(d.bytes(), size)
           break
+        case RTA_NH_ID:
+          nexthopId = d.uint32()
+          break
         case RTA_PREF:
           preference = nameOf(PREFERENCES, d.uint8())
           break
@@ -357,6 +365,7 @@ export function decodeRoute(m: Message): Route {
   route.flags = bitNames(ROUTE_FLAGS, readU32(data, 8))
   if (metrics !== undefined) route.metrics = metrics
   if (nexthops !== undefined) route.nexthops = nexthops
+  if (nexthopId !== undefined) route.nexthopId = nexthopId
   if (preference !== undefined) route.preference = preference
   if (info !== undefined) route.cacheInfo = info
   route.attributes = attributes
