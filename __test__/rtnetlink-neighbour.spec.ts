@@ -3,6 +3,8 @@
  * then listing, adding and deleting entries in a namespace of the test's
  * own.
  */
+import { execFileSync } from 'node:child_process'
+
 import test, { type ExecutionContext } from 'ava'
 import * as fc from 'fast-check'
 import {
@@ -316,6 +318,43 @@ test('add makes a permanent entry unless told otherwise', async (t) => {
   })
 })
 
+test('a bridge entry is named by MAC, VLAN and remote', async (t) => {
+  const init: NeighbourInit = {
+    family: 'bridge',
+    index: 6,
+    address: '192.0.2.2',
+    lladdr: '02:00:00:00:00:09',
+    vlan: 10,
+  }
+  const request = await sent(t, (n) => n.add(init))
+
+  t.like(decodeNeighbour(request), {
+    ...init,
+    state: ['PERMANENT'],
+    flags: ['self'],
+  })
+})
+
+test('a bridge entry may give its MAC as the address', async (t) => {
+  const request = await sent(t, (n) =>
+    n.delete({
+      family: 'bridge',
+      index: 6,
+      address: '02:00:00:00:00:09',
+      flags: ['master'],
+    }),
+  )
+
+  checkRequest(request, RTM_DELNEIGH)
+  t.like(decodeNeighbour(request), {
+    family: 'bridge',
+    address: '02:00:00:00:00:09',
+    lladdr: '02:00:00:00:00:09',
+    flags: ['master'],
+    state: ['NONE'],
+  })
+})
+
 test('replace sends NLM_F_REPLACE', async (t) => {
   const request = await sent(t, (n) =>
     n.replace({ index: 3, address: '192.0.2.9', lladdr: '02:00:00:00:00:01' }),
@@ -347,8 +386,12 @@ const badInits: Array<[string, unknown, RegExp, string]> = [
     /init.state\[0\]/, 'TypeError'],
   ['a family that does not fit', { index: 1, address: '192.0.2.1',
     family: 'inet6' }, /init.address/, 'TypeError'],
-  ['a bridge entry', { index: 1, address: '192.0.2.1', family: 'bridge' },
+  ['a bridge entry with no MAC', { index: 1, address: '192.0.2.1',
+    family: 'bridge' }, /init.lladdr/, 'TypeError'],
+  ['an unknown family', { index: 1, address: '192.0.2.1', family: 'ipx' },
     /init.family/, 'TypeError'],
+  ['a VLAN out of range', { index: 1, address: '02:00:00:00:00:01',
+    family: 'bridge', vlan: 4095 }, /init.vlan/, 'RangeError'],
   ['a router that is no boolean', { index: 1, address: '192.0.2.1',
     router: 1 }, /init.router/, 'TypeError'],
 ]
@@ -430,6 +473,13 @@ function setUp(ns: string): number {
   ])
   const [link] = JSON.parse(ipIn(ns, '-j', 'link', 'show', 'dev', 'va'))
   return link.ifindex as number
+}
+
+/** `bridge -n NS fdb show`, as text. */
+function bridgeFdb(ns: string): string {
+  return execFileSync('bridge', ['-n', ns, 'fdb', 'show'], {
+    encoding: 'utf8',
+  })
 }
 
 function neighboursIn(t: ExecutionContext, ns: string): Neighbours {
@@ -570,4 +620,33 @@ kernelTest('a bridge lists its forwarding entries', async (t, ns) => {
   t.true(own?.state.includes('PERMANENT'))
   const unfiltered = await neighbours.list()
   t.false(unfiltered.some((n) => n.family === 'bridge'))
+})
+
+kernelTest('bridge entries are added and deleted', async (t, ns) => {
+  ipBatch(ns, [
+    'link add br0 type bridge',
+    'link add va type veth peer name vb',
+    'link set va master br0',
+  ])
+  const index = (name: string): number =>
+    JSON.parse(ipIn(ns, '-j', 'link', 'show', 'dev', name))[0].ifindex
+  const neighbours = neighboursIn(t, ns)
+  const mac = '02:00:00:00:00:33'
+  const find = async () =>
+    (await neighbours.list({ family: 'bridge', index: index('va') })).filter(
+      (n) => n.lladdr === mac,
+    )
+
+  await neighbours.add({
+    family: 'bridge',
+    index: index('va'),
+    address: mac,
+    flags: ['master'],
+  })
+  const [added] = await find()
+  t.like(added, { address: mac, master: index('br0'), state: ['PERMANENT'] })
+  t.regex(bridgeFdb(ns), /02:00:00:00:00:33 dev va master br0 permanent/)
+
+  await neighbours.delete(added)
+  t.deepEqual(await find(), [])
 })

@@ -4,6 +4,8 @@
  * forwarding entries the kernel announces), and `Neighbours`, the
  * collection that lists, adds and deletes them.
  */
+import { isIP } from 'node:net'
+
 import { AttributeDecoder, AttributeEncoder } from '../attribute'
 import type { Conn } from '../conn'
 import type { Message } from '../message'
@@ -21,6 +23,7 @@ import {
   formatMAC,
   parseIP,
   parseMAC,
+  type IPBytes,
 } from './ip'
 import { checkRaw, encodeRaw } from './raw'
 import {
@@ -79,6 +82,10 @@ const EXT_FLAGS: BitTable = [
   [0x2, 'locked'],
 ]
 
+/** `NTF_SELF`: a bridge entry of the device itself. */
+const NTF_SELF = 0x02
+/** `NTF_MASTER`: a bridge entry of the bridge the device is a port of. */
+const NTF_MASTER = 0x04
 /** `NTF_PROXY`: a proxy entry, which a delete must name. */
 const NTF_PROXY = 0x08
 
@@ -137,18 +144,24 @@ export interface NeighbourCacheInfo {
 /**
  * A neighbour entry to add or delete: `Neighbour`'s fields, `index` and
  * `address` required, `state` defaulting to `['PERMANENT']` as with
- * `ip neigh add`; `cacheInfo` is not written. The family comes from
- * the address when not given. Bridge forwarding entries are not written
- * here.
+ * `ip neigh add`; `cacheInfo` is not written. The family comes from the
+ * address when not given. A bridge forwarding entry (family `'bridge'`,
+ * as `bridge fdb add`) is named by its MAC, in `lladdr` or `address`,
+ * with `address` the remote IP of a VXLAN entry, and `vlan`; it is the
+ * device's own (`'self'`) unless `flags` say `'master'` or it names its
+ * bridge in `master`, as a listed entry does.
  */
 export interface NeighbourInit {
-  family?: 'inet' | 'inet6'
+  family?: NeighbourFamily
   index: number
   address: string
   lladdr?: string
   state?: string[]
   flags?: string[]
   router?: boolean
+  vlan?: number
+  /** Only whether it is given matters: see above. */
+  master?: number
   probes?: number
   cacheInfo?: NeighbourCacheInfo
   attributes?: RawAttribute[]
@@ -350,28 +363,30 @@ function encodeNeighbour(value: unknown, op: Op): Buffer {
   }
   const init = check.optionalObject('init', value)
   check.knownKeys('init', init, INIT_KEYS)
-
-  const ip = parseIP('init.address', init.address)
-  if (init.family !== undefined) {
-    if (init.family !== 'inet' && init.family !== 'inet6') {
-      throw check.typeError(
-        `init.family must be 'inet' or 'inet6', got ` +
-          check.describe(init.family),
-      )
-    }
-    if (familyOf(init.family) !== ip.family) {
-      throw check.typeError(`init.address is not an ${init.family} address`)
-    }
+  const f = init.family
+  if (f !== undefined && f !== 'inet' && f !== 'inet6' && f !== 'bridge') {
+    throw check.typeError(
+      `init.family must be 'inet', 'inet6' or 'bridge', got ` +
+        check.describe(f),
+    )
   }
+  const bridge = f === 'bridge'
+  const deleting = op === 'delete'
   const index = check.integer('init.index', init.index, 1, 0x7fffffff)
 
+  // What names the entry: its IP address, or for a bridge entry its MAC
+  // and, where the address is an IP, the remote it points to.
+  const { dst, lladdr } = bridge
+    ? bridgeKey(init)
+    : { dst: entryAddress(init), lladdr: undefined }
+
   // A change sets the state (permanent unless given); a delete names
-  // only the entry.
-  const state =
-    op === 'delete' || init.state === undefined
-      ? op === 'delete'
-        ? 0
-        : NUD_PERMANENT
+  // the entry. A bridge entry is the device's own (`self`), as with
+  // `bridge fdb`, unless it is the bridge's (`master`).
+  const state = deleting
+    ? 0
+    : init.state === undefined
+      ? NUD_PERMANENT
       : stateBits(init.state)
   const named = splitFlags(init.flags)
   let flags = bitsOf('init.flags', FLAGS, named.ndm)
@@ -379,24 +394,68 @@ function encodeNeighbour(value: unknown, op: Op): Buffer {
   if (check.optionalBoolean('init.router', init.router, false)) {
     flags |= NTF_ROUTER
   }
+  if (bridge && (flags & (NTF_SELF | NTF_MASTER)) === 0) {
+    // A listed entry of a bridge names it in `master`.
+    flags |= init.master === undefined ? NTF_SELF : NTF_MASTER
+  }
+  if (deleting && !bridge) flags &= NTF_PROXY
 
   const header = Buffer.alloc(NDMSG)
-  header[0] = ip.family
+  header[0] = bridge ? AF_BRIDGE : (dst?.family ?? AF_UNSPEC)
   writeI32(header, index, 4)
   writeU16(header, state, 8)
-  header[10] = op === 'delete' ? flags & NTF_PROXY : flags
+  header[10] = flags
 
-  const e = new AttributeEncoder().bytes(NDA_DST, ip.bytes)
-  if (init.lladdr !== undefined && op !== 'delete') {
+  const e = new AttributeEncoder()
+  if (dst !== undefined) e.bytes(NDA_DST, dst.bytes)
+  if (lladdr !== undefined) {
+    e.bytes(NDA_LLADDR, lladdr)
+  } else if (init.lladdr !== undefined && !deleting) {
     e.bytes(NDA_LLADDR, parseMAC('init.lladdr', init.lladdr))
   }
-  if (init.probes !== undefined && op !== 'delete') {
+  if (bridge && init.vlan !== undefined) {
+    e.uint16(NDA_VLAN, check.integer('init.vlan', init.vlan, 1, 4094))
+  }
+  if (init.probes !== undefined && !deleting && !bridge) {
     const probes = check.integer('init.probes', init.probes, 0, 0xffffffff)
     e.uint32(NDA_PROBES, probes)
   }
-  if (extFlags !== 0 && op !== 'delete') e.uint32(NDA_FLAGS_EXT, extFlags)
+  if (extFlags !== 0 && !deleting) e.uint32(NDA_FLAGS_EXT, extFlags)
   const raw = encodeRaw(checkRaw('init.attributes', init.attributes))
   return Buffer.concat([header, e.encode(), raw])
+}
+
+/** The IP address of an ARP or NDP entry, of the family if given. */
+function entryAddress(init: Record<string, unknown>): IPBytes {
+  const ip = parseIP('init.address', init.address)
+  const family = init.family as NeighbourFamily | undefined
+  if (family !== undefined && familyOf(family) !== ip.family) {
+    throw check.typeError(`init.address is not an ${init.family} address`)
+  }
+  return ip
+}
+
+/**
+ * The MAC of a bridge entry (`lladdr`, else `address`), and the remote
+ * IP when `address` is one (a VXLAN entry).
+ */
+function bridgeKey(init: Record<string, unknown>): {
+  dst?: IPBytes
+  lladdr: Buffer
+} {
+  const remote = typeof init.address === 'string' && isIP(init.address) > 0
+  if (init.lladdr === undefined && remote) {
+    throw check.typeError('init.lladdr is needed for a bridge entry')
+  }
+  const lladdr =
+    init.lladdr !== undefined
+      ? parseMAC('init.lladdr', init.lladdr)
+      : parseMAC('init.address', init.address)
+  if (!remote) {
+    if (init.address !== undefined) parseMAC('init.address', init.address)
+    return { lladdr }
+  }
+  return { dst: parseIP('init.address', init.address), lladdr }
 }
 
 /**
@@ -494,11 +553,12 @@ export class Neighbours {
 
   /**
    * Adds a neighbour entry (`RTM_NEWNEIGH` with
-   * `NLM_F_CREATE|NLM_F_EXCL`), as `ip neigh add`. Rejects with `EEXIST`
-   * when it exists and with the kernel's `NetlinkError` otherwise; throws
-   * a TypeError or RangeError naming the field for a bad `init`.
+   * `NLM_F_CREATE|NLM_F_EXCL`), as `ip neigh add` or `bridge fdb add`.
+   * Rejects with `EEXIST` when it exists and with the kernel's
+   * `NetlinkError` otherwise; throws a TypeError or RangeError naming the
+   * field for a bad `init`.
    */
-  async add(init: NeighbourInit | Neighbour): Promise<void> {
+  async add(init: NeighbourInit): Promise<void> {
     const body = encodeNeighbour(init, 'add')
     await change(this.#conn, RTM_NEWNEIGH, CREATE, body)
   }
@@ -507,17 +567,18 @@ export class Neighbours {
    * Adds or replaces a neighbour entry (`NLM_F_CREATE|NLM_F_REPLACE`), as
    * `ip neigh replace`. Errors as for `add`.
    */
-  async replace(init: NeighbourInit | Neighbour): Promise<void> {
+  async replace(init: NeighbourInit): Promise<void> {
     const body = encodeNeighbour(init, 'replace')
     await change(this.#conn, RTM_NEWNEIGH, REPLACE, body)
   }
 
   /**
    * Deletes the entry for `init.address` on link `init.index`
-   * (`RTM_DELNEIGH`); an entry from `list()` may be passed as is. Rejects
-   * with `ENOENT` when there is none.
+   * (`RTM_DELNEIGH`), or the bridge entry for its MAC and VLAN; an entry
+   * from `list()` may be passed as is. Rejects with `ENOENT` when there
+   * is none.
    */
-  async delete(init: NeighbourInit | Neighbour): Promise<void> {
+  async delete(init: NeighbourInit): Promise<void> {
     const body = encodeNeighbour(init, 'delete')
     await change(this.#conn, RTM_DELNEIGH, 0, body)
   }
