@@ -261,6 +261,14 @@ test('add defaults to table main; delete leaves table open', async (t) => {
   t.like(decodeRule(deleted), { table: 0, action: 'unspec' })
 })
 
+test('a rule of another action gets no default table', async (t) => {
+  const added = await sent(t, (rules) =>
+    rules.add({ priority: 5, action: 'blackhole' }),
+  )
+
+  t.like(decodeRule(added), { table: 0, action: 'blackhole' })
+})
+
 const badInits: Array<[string, unknown, RegExp, string]> = [
   ['an unknown field', { lookup: 1 }, /lookup/, 'TypeError'],
   ['a bad prefix', { source: 'x' }, /init.source/, 'TypeError'],

@@ -110,8 +110,9 @@ export interface Rule {
 
 /**
  * A rule to add or delete: `Rule`'s fields, all optional. Adding uses
- * iproute2's defaults: family IPv4 (or that of the prefixes), table main,
- * action `'to_tbl'`. A delete matches only the fields given.
+ * iproute2's defaults: family IPv4 (or that of the prefixes), action
+ * `'to_tbl'`, and for that action table main. A delete matches only the
+ * fields given.
  */
 export interface RuleInit {
   family?: IPFamily
@@ -305,18 +306,19 @@ function encodeRule(value: unknown, adding: boolean): Buffer {
     }
   }
 
-  const table =
-    init.table === undefined
-      ? adding
-        ? RT_TABLE_MAIN
-        : 0
-      : numberOf('init.table', TABLES, init.table, U32)
+  // iproute2's defaults: a new rule looks up a table, main unless given.
   const action =
     init.action === undefined
       ? adding
         ? FR_ACT_TO_TBL
         : 0
       : numberOf('init.action', ACTIONS, init.action, 0xff)
+  const table =
+    init.table === undefined
+      ? adding && action === FR_ACT_TO_TBL
+        ? RT_TABLE_MAIN
+        : 0
+      : numberOf('init.table', TABLES, init.table, U32)
 
   const header = Buffer.alloc(FIB_RULE_HDR)
   header[0] = family
