@@ -570,9 +570,7 @@ export class Routes {
       if (m.header.type !== RTM_NEWROUTE) continue
       if (m.data.length >= RTMSG && !familyName(m.data[0])) continue
       const r = decodeRoute(m)
-      if (family !== AF_UNSPEC && familyNumber('family', r.family) !== family) {
-        continue
-      }
+      if (given.family !== undefined && r.family !== given.family) continue
       if (table !== undefined && r.table !== table) continue
       if (index !== undefined && !usesLink(r, index)) continue
       routes.push(r)
