@@ -176,6 +176,7 @@ async function snapshot(
 function compare(t: ExecutionContext, ours: Plain[], theirs: Plain[]) {
   t.true(theirs.length > 0)
   t.is(ours.length, theirs.length)
+  t.log(`${ours.length} objects compared`)
   ours.forEach((o, i) => t.deepEqual(o, theirs[i], `object ${i}`))
 }
 
