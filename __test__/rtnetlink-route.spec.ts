@@ -767,3 +767,22 @@ kernelTest('a route through a next-hop object names its id', async (t, ns) => {
   t.like(r, { nexthopId: 7, scope: 'global', gateway: '192.0.2.2' })
   t.regex(ipIn(ns, 'route', 'show', '198.18.30.0/24'), /nhid 7/)
 })
+
+kernelTest('get finds an IPv6 route from a given source', async (t, ns) => {
+  const { va } = setUp(ns)
+  const routes = routesIn(t, ns)
+  await routes.add({ destination: '2001:db8:5::/48', gateway: '2001:db8::2' })
+
+  const r = await routes.get('2001:db8:5::9', {
+    source: '2001:db8::1',
+    index: va,
+  })
+
+  t.like(r, {
+    family: 'inet6',
+    destination: '2001:db8:5::9/128',
+    source: '2001:db8::1/128',
+    gateway: '2001:db8::2',
+    index: va,
+  })
+})
