@@ -5,7 +5,7 @@
  */
 import type { ExecutionContext } from 'ava'
 import { PACKAGE, runScript } from './helpers/child'
-import { kernelTest } from './helpers/netns'
+import { ipBatch, kernelTest } from './helpers/netns'
 
 /** Head of every child: the package and the namespace from argv. */
 const HEAD = `
@@ -113,6 +113,41 @@ other
   .then(() => other.close())
 `,
       ['notified'],
+    )
+  },
+)
+
+kernelTest(
+  'a Conn named only by its pending execute survives garbage collection',
+  async (t, ns) => {
+    // Routes enough that each dump spans many batches, and a collection
+    // every millisecond while they are read: a Conn the collector could
+    // take mid-dump would close, and the process would end early.
+    const lines = ['link add va type veth peer name vb', 'link set va up']
+    lines.push('addr add 198.18.0.1/16 dev va')
+    for (let i = 0; i < 3000; i++) {
+      lines.push(`route add 198.19.${i >> 8}.${i & 0xff}/32 via 198.18.0.2`)
+    }
+    ipBatch(ns, lines)
+
+    await exitsByItself(
+      t,
+      ns,
+      `
+require('v8').setFlagsFromString('--expose-gc')
+const gc = require('vm').runInNewContext('gc')
+setInterval(gc, 1).unref()
+const dump = { header: { type: 26, flags: nl.HeaderFlags.Dump },
+  data: Buffer.alloc(12) }
+;(async () => {
+  let n = 0
+  for (let i = 0; i < 20; i++) {
+    n += (await nl.dial(nl.Family.ROUTE, { netns: ns }).execute(dump)).length
+  }
+  console.log(n >= 20 * 3000 ? 'all read' : 'short: ' + n)
+})()
+`,
+      ['all read'],
     )
   },
 )

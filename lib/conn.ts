@@ -152,6 +152,14 @@ const MAX_DISCARDING = 4096
 const ERRNO = constants.errno
 
 /**
+ * Conns with a request pending or a `receive()` waiting. The batch
+ * callback holds its Conn weakly, so that a dropped idle Conn can be
+ * collected; a busy one is held here, or an `await conn.execute(...)`
+ * whose Conn nothing else names would lose it mid-request.
+ */
+const busyConns = new Set<Conn>()
+
+/**
  * Opens a netlink socket of protocol `family` (`Family.ROUTE`, ...),
  * bound and served by the I/O thread. Synchronous; throws a
  * `NetlinkError` (op `'dial'`) when the kernel refuses, and a `TypeError`
@@ -488,6 +496,7 @@ export class Conn {
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve()
     this.#closed = true
+    busyConns.delete(this)
     this.#native.close()
 
     const pending = [...this.#pending.values()]
@@ -769,6 +778,9 @@ export class Conn {
   #updateRef(): void {
     if (this.#closed) return
     const busy = this.#pending.size > 0 || this.#queue.waiting > 0
+    if (busy) busyConns.add(this)
+    else busyConns.delete(this)
+
     const keep = busy && this.#refed
     if (keep === this.#keepingAlive) return
     this.#keepingAlive = keep
