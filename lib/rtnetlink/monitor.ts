@@ -7,12 +7,17 @@ import type { Conn, ReceivedMessage } from '../conn'
 import { NetlinkError } from '../errors'
 import type { Message } from '../message'
 import * as check from '../validate'
-import { decodeAddress, type Address } from './address'
+import { Addresses, decodeAddress, type Address } from './address'
 import * as rtm from './constants'
 import { decodeLink, type Link } from './link'
-import { decodeNeighbour, neighbourKey, type Neighbour } from './neighbour'
-import { dump } from './request'
-import { decodeRoute, routeKey, type Route } from './route'
+import { Links } from './links'
+import {
+  Neighbours,
+  decodeNeighbour,
+  neighbourKey,
+  type Neighbour,
+} from './neighbour'
+import { Routes, decodeRoute, routeKey, type Route } from './route'
 
 /** The kinds of objects a monitor follows. */
 export type MonitorKind = 'link' | 'address' | 'route' | 'neighbour'
@@ -64,9 +69,8 @@ interface KindSpec {
   groups: number[]
   newType: number
   delType: number
-  getType: number
-  /** The fixed header of a dump request of every object of the kind. */
-  request: () => Buffer
+  /** Every object of the kind that its events can name. */
+  list: (conn: Conn) => Promise<AnyObject[]>
   decode: (m: Message) => AnyObject
   key: (o: AnyObject) => string
 }
@@ -76,8 +80,7 @@ const KINDS: Record<MonitorKind, KindSpec> = {
     groups: [rtm.RTNLGRP_LINK],
     newType: rtm.RTM_NEWLINK,
     delType: rtm.RTM_DELLINK,
-    getType: rtm.RTM_GETLINK,
-    request: () => Buffer.alloc(16),
+    list: (conn) => new Links(conn).list(),
     decode: decodeLink,
     key: (o) => String((o as Link).index),
   },
@@ -85,8 +88,7 @@ const KINDS: Record<MonitorKind, KindSpec> = {
     groups: [rtm.RTNLGRP_IPV4_IFADDR, rtm.RTNLGRP_IPV6_IFADDR],
     newType: rtm.RTM_NEWADDR,
     delType: rtm.RTM_DELADDR,
-    getType: rtm.RTM_GETADDR,
-    request: () => Buffer.alloc(8),
+    list: (conn) => new Addresses(conn).list(),
     decode: decodeAddress,
     key: (o) => {
       const a = o as Address
@@ -97,8 +99,7 @@ const KINDS: Record<MonitorKind, KindSpec> = {
     groups: [rtm.RTNLGRP_IPV4_ROUTE, rtm.RTNLGRP_IPV6_ROUTE],
     newType: rtm.RTM_NEWROUTE,
     delType: rtm.RTM_DELROUTE,
-    getType: rtm.RTM_GETROUTE,
-    request: () => Buffer.alloc(12),
+    list: (conn) => new Routes(conn).list(),
     decode: decodeRoute,
     key: (o) => routeKey(o as Route),
   },
@@ -106,8 +107,16 @@ const KINDS: Record<MonitorKind, KindSpec> = {
     groups: [rtm.RTNLGRP_NEIGH],
     newType: rtm.RTM_NEWNEIGH,
     delType: rtm.RTM_DELNEIGH,
-    getType: rtm.RTM_GETNEIGH,
-    request: () => Buffer.alloc(12),
+    // Events name bridge forwarding entries too, which a plain dump
+    // leaves out.
+    list: async (conn) => {
+      const neighbours = new Neighbours(conn)
+      const [ip, bridge] = await Promise.all([
+        neighbours.list(),
+        neighbours.list({ family: 'bridge' }),
+      ])
+      return [...ip, ...bridge]
+    },
     decode: decodeNeighbour,
     key: (o) => neighbourKey(o as Neighbour),
   },
@@ -275,11 +284,7 @@ async function snapshot(
   seen: Map<string, AnyObject>,
 ): Promise<void> {
   for (const kind of kinds) {
-    const spec = KINDS[kind]
-    const replies = await dump(conn, spec.getType, spec.request())
-    for (const m of replies) {
-      if (m.header.type !== spec.newType) continue
-      const object = spec.decode(m)
+    for (const object of await KINDS[kind].list(conn)) {
       seen.set(keyOf(kind, object), object)
     }
   }
