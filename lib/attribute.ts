@@ -1,4 +1,5 @@
 import { endianness } from 'node:os'
+import * as check from './validate'
 import { rangeError, typeError } from './validate'
 
 /**
@@ -88,9 +89,7 @@ export class AttributeError extends Error {
 
 function readByteOrder(options: AttributeOptions | undefined): ByteOrder {
   if (options === undefined) return 'host'
-  if (options === null || typeof options !== 'object') {
-    throw typeError('options must be an object')
-  }
+  check.optionalObject('options', options)
 
   const order = options.byteOrder ?? 'host'
   if (order !== 'host' && order !== 'network') {

@@ -515,6 +515,9 @@ export class Conn {
   }
 
   #prepare(name: string, m: MessageInit): Message {
+    if (m === undefined) {
+      throw check.typeError(`${name} must be an object, got undefined`)
+    }
     const init = check.optionalObject(name, m)
     check.knownKeys(name, init, ['header', 'data'])
     const header = check.optionalObject(`${name}.header`, init.header)

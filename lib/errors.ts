@@ -1,6 +1,7 @@
 import { constants } from 'node:os'
 
 import { errnoMessage } from '../binding'
+import * as check from './validate'
 
 /**
  * The policy of the attribute the kernel rejected, from an extended
@@ -67,6 +68,11 @@ export class NetlinkError extends Error {
   readonly extAck?: ExtendedAck
 
   constructor(op: string, errno: number, options: NetlinkErrorOptions = {}) {
+    if (typeof op !== 'string') {
+      throw check.typeError(`op must be a string, got ${check.describe(op)}`)
+    }
+    check.integer('errno', errno, 0, 0x7fffffff)
+    check.optionalObject('options', options)
     const code = errnoName(errno)
     const detail =
       options.detail ?? options.extAck?.message ?? errnoMessage(errno)

@@ -8,6 +8,7 @@ import {
 import { HeaderFlags, HeaderType } from './constants'
 import type { Message } from './message'
 import { knownErrnoName } from './errors'
+import * as check from './validate'
 import { rangeError, typeError } from './validate'
 
 const HOST_BIG_ENDIAN = endianness() === 'BE'
@@ -97,9 +98,10 @@ function kindFlags(type: number | undefined): FlagNames {
  */
 export function formatFlags(flags: number, type?: number): string {
   if (typeof flags !== 'number') throw typeError('flags must be a number')
-  if (!Number.isInteger(flags) || flags < 0) {
+  if (!Number.isInteger(flags) || flags < 0 || flags > 0xffff) {
     throw rangeError(`flags out of range: ${flags}`)
   }
+  if (type !== undefined) check.integer('type', type, 0, 0xffff)
 
   const names: string[] = []
   let left = flags
@@ -132,7 +134,16 @@ function formatErrno(data: Buffer): string {
  * message also shows its errno, `0(ack)` for an acknowledgement.
  */
 export function formatMessage(m: Message): string {
-  const { header, data } = m
+  const given = check.optionalObject('message', m ?? null)
+  const h = check.optionalObject('message.header', given.header ?? null)
+  for (const field of ['type', 'flags', 'sequence', 'pid', 'length']) {
+    check.integer(`message.header.${field}`, h[field], 0, 0xffffffff)
+  }
+  const bytes = check.bytes('message.data', given.data)
+  const header = h as unknown as Message['header']
+  const data = Buffer.isBuffer(bytes)
+    ? bytes
+    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const type = TYPE_NAMES.get(header.type) ?? String(header.type)
   const parts = [
     `type=${type}`,
@@ -224,9 +235,7 @@ export function formatAttributes(buf: Uint8Array, indent = 0): string {
   if (!(buf instanceof Uint8Array)) {
     throw typeError('buf must be a Buffer or Uint8Array')
   }
-  if (!Number.isInteger(indent) || indent < 0 || indent > 1024) {
-    throw rangeError(`indent out of range: ${indent}`)
-  }
+  check.integer('indent', indent, 0, 1024)
 
   const out: Dump = { lines: [], stopped: false }
   dumpAttributes(new AttributeDecoder(buf), indent, 0, out)

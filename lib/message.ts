@@ -1,3 +1,5 @@
+import * as check from './validate'
+
 /** The 16-byte header in front of every netlink message (`nlmsghdr`). */
 export interface Header {
   /** Length of the message, header included (`nlmsg_len`). */
@@ -31,10 +33,14 @@ export interface MessageInit {
   data?: Uint8Array
 }
 
+/** The largest length `align` takes: its result must fit 31 bits. */
+const MAX_ALIGNED = 0x7ffffffc
+
 /** Size of `nlmsghdr` in bytes. */
 export const HEADER_LENGTH = 16
 
 /** Rounds `n` up to the 4-byte boundary netlink aligns messages to. */
 export function align(n: number): number {
+  check.integer('n', n, 0, MAX_ALIGNED)
   return (n + 3) & ~3
 }

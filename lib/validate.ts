@@ -55,13 +55,24 @@ export function optionalBoolean(
   return value
 }
 
-/** Checks that `value` is a plain object (or absent). */
+/**
+ * Checks that `value` is a plain object (or absent). Arrays and binary
+ * data are refused: their elements would pass for options, and walking
+ * the keys of a large buffer takes minutes.
+ */
 export function optionalObject(
   name: string,
   value: unknown,
 ): Record<string, unknown> {
   if (value === undefined) return {}
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+  if (
+    value === null ||
+    typeof value !== 'object' ||
+    Array.isArray(value) ||
+    ArrayBuffer.isView(value) ||
+    value instanceof ArrayBuffer ||
+    value instanceof SharedArrayBuffer
+  ) {
     throw typeError(`${name} must be an object, got ${describe(value)}`)
   }
   return value as Record<string, unknown>
