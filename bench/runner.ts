@@ -46,7 +46,8 @@ function start(
     if (native === undefined) return undefined
     command = [baseline, native, String(count)]
   } else {
-    command = [process.execPath, WORKER, tool, work, String(count)]
+    command = [process.execPath, '--expose-gc', WORKER, tool, work]
+    command.push(String(count))
   }
   return spawn('ip', ['netns', 'exec', ns.name, ...command], {
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -149,6 +149,10 @@ const U32 = 0xffffffff
 const U16 = 0xffff
 const MAX_MESSAGE = 64 << 20
 const MAX_DISCARDING = 4096
+/** Milliseconds of routing batches before the event loop gets a turn. */
+const SLICE_MS = 2
+/** A pause between batches that shows the event loop turned. */
+const SLICE_GAP_MS = 0.25
 const ERRNO = constants.errno
 
 /**
@@ -194,6 +198,11 @@ export class Conn {
   #keepingAlive = false
   #closed = false
   #early: BatchJs[] = []
+  /** Batches from the I/O thread held back until the event loop turns. */
+  #inbox: BatchJs[] = []
+  /** When the current stretch of routing began, and when it last ended. */
+  #sliceStart = 0
+  #routedAt = -Infinity
   #lateReplies = 0
   #malformed = 0
 
@@ -314,12 +323,15 @@ export class Conn {
       this.#pending.set(sequence, pending)
     })
 
+    let readAtOnce = false
     try {
-      this.#transmit('execute', [message], true)
+      readAtOnce = this.#transmit('execute', [message], true)
     } catch (err) {
       this.#settle(sequence)?.reject(err)
     }
-    this.#updateRef()
+    // A reply read at once is routed from an immediate, which keeps the
+    // loop alive until routing updates the ref: no need to flip it twice.
+    if (!readAtOnce) this.#updateRef()
     return promise
   }
 
@@ -569,7 +581,8 @@ export class Conn {
     return Promise.resolve(messages)
   }
 
-  #transmit(op: string, messages: Message[], readReply = false): void {
+  /** Sends; true when a reply was read at once and awaits routing. */
+  #transmit(op: string, messages: Message[], readReply = false): boolean {
     const datagram =
       messages.length === 1
         ? marshalMessage(messages[0])
@@ -579,7 +592,7 @@ export class Conn {
     const sendThenRead = this.#native.sendThenRead
     if (!readReply || sendThenRead === undefined) {
       this.#call(op, () => this.#native.send(datagram))
-      return
+      return false
     }
 
     // Most requests are answered inside sendmsg; reading the reply here
@@ -588,21 +601,74 @@ export class Conn {
     const batch = this.#call(op, () =>
       sendThenRead.call(this.#native, datagram),
     )
-    if (batch === null) return
+    if (batch === null) return false
+    if (this.#inbox.length > 0) {
+      // Read after every batch held back: it goes after them.
+      this.#inbox.push(batch)
+      return true
+    }
     this.#early.push(batch)
     if (this.#early.length === 1) setImmediate(() => this.#routeEarly())
+    return true
   }
 
   /** Routes batches read by `#transmit`, which precede any later one. */
   #routeEarly(): void {
     const early = this.#early
     this.#early = []
-    for (const b of early) this.#onBatch(b.data, b.records, b.extAcks)
+    if (this.#inbox.length > 0) this.#inbox.push(...early)
+    else for (const b of early) this.#onBatch(b.data, b.records, b.extAcks)
   }
 
   #call<T>(op: string, work: () => T): T {
     if (this.#closed) throw closedError(op)
     return callNative(op, work)
+  }
+
+  /**
+   * Takes a batch from the I/O thread. Batches queued while JavaScript was
+   * busy arrive back to back in one callback; after `SLICE_MS` of routing
+   * the rest waits for the next turn of the event loop, so that timers
+   * and I/O are not held up for a whole dump.
+   */
+  #receiveBatch(
+    data: Buffer,
+    records: Uint32Array,
+    acks: ExtAckJs[],
+  ): void {
+    if (this.#closed) return
+    if (this.#inbox.length === 0) {
+      const now = performance.now()
+      // A gap since the last batch means the loop turned in between.
+      if (now - this.#routedAt > SLICE_GAP_MS) this.#sliceStart = now
+      if (now - this.#sliceStart < SLICE_MS) {
+        this.#onBatch(data, records, acks)
+        this.#routedAt = performance.now()
+        return
+      }
+    }
+    // Batches read at once came before this one.
+    const early = this.#early
+    this.#early = []
+    this.#inbox.push(...early, { data, records, extAcks: acks })
+    if (this.#inbox.length === 1 + early.length) {
+      setImmediate(() => this.#drainInbox())
+    }
+  }
+
+  /** Routes held-back batches for one slice, then yields again. */
+  #drainInbox(): void {
+    this.#sliceStart = performance.now()
+    let next = 0
+    while (next < this.#inbox.length && !this.#closed) {
+      const b = this.#inbox[next++]
+      this.#onBatch(b.data, b.records, b.extAcks)
+      this.#routedAt = performance.now()
+      if (this.#routedAt - this.#sliceStart >= SLICE_MS) break
+    }
+    this.#inbox.splice(0, next)
+    if (this.#closed) this.#inbox = []
+    if (this.#inbox.length > 0) setImmediate(() => this.#drainInbox())
   }
 
   #onBatch(data: Buffer, records: Uint32Array, acks: ExtAckJs[]): void {
@@ -774,7 +840,7 @@ export class Conn {
   static #batchHandler(self: WeakRef<Conn>): BatchHandler {
     return (data, records, acks) => {
       const conn = self.deref()
-      if (conn !== undefined) conn.#onBatch(data, records, acks)
+      if (conn !== undefined) conn.#receiveBatch(data, records, acks)
     }
   }
 

@@ -14,10 +14,17 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard};
 
 use crate::batch::{Batch, BatchBuilder};
 use crate::error::{Result, SysError};
-use crate::socket::NlSocket;
+use crate::message::{
+    align, frames, Header, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_DUMP,
+    NLM_F_MULTI,
+};
+use crate::socket::{Datagram, NlSocket};
 
-/// Bytes one burst may read before its batch is handed over.
-pub const BATCH_BYTES: usize = 1 << 20;
+/// Bytes one burst may read before its batch is handed over. A few dump
+/// chunks: enough to make crossings rare, few enough messages that
+/// JavaScript routes a batch in about a millisecond and the event loop
+/// can turn between batches.
+pub const BATCH_BYTES: usize = 256 << 10;
 
 /// Free bytes a receive needs: the kernel sizes dump chunks to the reader's
 /// buffer (up to 32 KiB), and larger datagrams must not be truncated.
@@ -185,7 +192,8 @@ impl Registration {
             let sent = socket.send(datagram);
             if sent.is_ok() {
                 builder.set_raw(entry.options.raw);
-                read_burst(socket, entry, builder, max_datagrams);
+                let awaited = Awaited::of(datagram);
+                read_burst(socket, entry, builder, max_datagrams, awaited);
             }
             arm(epoll, socket.fd(), entry.id, true);
 
@@ -367,7 +375,7 @@ impl Reactor {
             let Some(socket) = socket.as_ref() else {
                 return;
             };
-            read_burst(socket, entry, builder, usize::MAX);
+            read_burst(socket, entry, builder, usize::MAX, None);
         }
         if builder.is_empty() {
             return;
@@ -382,11 +390,16 @@ impl Reactor {
     }
 }
 
+/// Reads until the socket is drained, the builder is full, or
+/// `max_datagrams` were read; with `awaited`, also right after the
+/// datagram that ends that reply, sparing the receive that would only
+/// find the socket empty.
 fn read_burst(
     socket: &NlSocket,
     entry: &Entry,
     builder: &mut BatchBuilder,
     max_datagrams: usize,
+    awaited: Option<Awaited>,
 ) {
     let mut read = 0;
     while builder.spare_len() >= MIN_RECEIVE_SPACE && read < max_datagrams {
@@ -401,7 +414,13 @@ fn read_burst(
                 if datagram.truncated {
                     entry.stats.truncated.fetch_add(1, Ordering::Relaxed);
                 }
+                let ended = awaited.is_some_and(|awaited| {
+                    awaited.ends_in(&datagram, builder.spare())
+                });
                 builder.push_datagram(&datagram);
+                if ended {
+                    return;
+                }
             }
             Err(err) => match err.raw_os_error() {
                 Some(libc::ENOBUFS) => {
@@ -414,6 +433,46 @@ fn read_burst(
                 _ => return,
             },
         }
+    }
+}
+
+/// The reply a single request waits for, read from the request itself:
+/// its sequence, and whether it ends with an acknowledgement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Awaited {
+    sequence: u32,
+    acknowledged: bool,
+}
+
+impl Awaited {
+    /// What ends the reply to `datagram`, when it holds one request that
+    /// is not a dump; `None` otherwise (read on until the socket is dry).
+    fn of(datagram: &[u8]) -> Option<Awaited> {
+        let header = Header::parse(datagram)?;
+        let single = align(header.length as usize) >= datagram.len();
+        let dump = header.flags & NLM_F_DUMP != 0;
+        (single && !dump).then_some(Awaited {
+            sequence: header.sequence,
+            acknowledged: header.flags & NLM_F_ACK != 0,
+        })
+    }
+
+    /// Whether the kernel's unicast `datagram`, whose bytes start `buf`,
+    /// ends the reply: an error or acknowledgement for the sequence, or,
+    /// without an acknowledgement asked for, its last part.
+    fn ends_in(&self, datagram: &Datagram, buf: &[u8]) -> bool {
+        if datagram.port != 0 || datagram.group != 0 || datagram.truncated {
+            return false;
+        }
+        let bytes = &buf[..datagram.length.min(buf.len())];
+        frames(bytes).filter_map(|frame| frame.ok()).any(|frame| {
+            let header = frame.header;
+            let last = header.kind == NLMSG_ERROR
+                || (!self.acknowledged
+                    && (header.kind == NLMSG_DONE
+                        || header.flags & NLM_F_MULTI == 0));
+            header.sequence == self.sequence && last
+        })
     }
 }
 
@@ -535,6 +594,88 @@ mod tests {
         let opened: Vec<_> = (0..32).map(|_| open()).collect();
         assert_eq!(io_threads(), 1);
         drop(opened);
+    }
+
+    fn request(kind: u16, flags: u16, sequence: u32) -> Vec<u8> {
+        let mut bytes = vec![0u8; 32];
+        Header {
+            length: 32,
+            kind,
+            flags: NLM_F_REQUEST | flags,
+            sequence,
+            pid: 0,
+        }
+        .write(&mut bytes);
+        bytes
+    }
+
+    fn unicast(bytes: &[u8]) -> Datagram {
+        Datagram {
+            length: bytes.len(),
+            ..Datagram::default()
+        }
+    }
+
+    #[test]
+    fn a_get_is_answered_by_its_single_reply() {
+        let awaited = Awaited::of(&request(18, 0, 5)).unwrap();
+        let other = request(16, 0, 4);
+        let reply = request(16, 0, 5);
+        assert!(!awaited.ends_in(&unicast(&other), &other));
+        assert!(awaited.ends_in(&unicast(&reply), &reply));
+    }
+
+    #[test]
+    fn an_acknowledged_request_is_answered_by_its_ack() {
+        let awaited = Awaited::of(&request(18, NLM_F_ACK, 5)).unwrap();
+        let reply = request(16, 0, 5);
+        let ack = request(NLMSG_ERROR, 0, 5);
+        assert!(!awaited.ends_in(&unicast(&reply), &reply));
+        assert!(awaited.ends_in(&unicast(&ack), &ack));
+    }
+
+    #[test]
+    fn a_multipart_reply_is_answered_by_done() {
+        let awaited = Awaited::of(&request(18, 0, 5)).unwrap();
+        let part = request(16, NLM_F_MULTI, 5);
+        let done = request(NLMSG_DONE, NLM_F_MULTI, 5);
+        assert!(!awaited.ends_in(&unicast(&part), &part));
+        assert!(awaited.ends_in(&unicast(&done), &done));
+    }
+
+    #[test]
+    fn a_multicast_message_answers_nothing() {
+        let awaited = Awaited::of(&request(18, 0, 5)).unwrap();
+        let event = request(16, 0, 5);
+        let multicast = Datagram {
+            group: 1,
+            ..unicast(&event)
+        };
+        assert!(!awaited.ends_in(&multicast, &event));
+    }
+
+    #[test]
+    fn dumps_and_packed_requests_are_read_until_the_socket_is_dry() {
+        assert_eq!(Awaited::of(&request(18, NLM_F_DUMP, 5)), None);
+        let packed = [request(18, 0, 5), request(18, 0, 6)].concat();
+        assert_eq!(Awaited::of(&packed), None);
+    }
+
+    #[test]
+    fn a_reply_read_at_once_holds_the_data_and_its_ack() {
+        let (registration, _batches, _) = open();
+        let mut builder = BatchBuilder::new(4 * MIN_RECEIVE_SPACE, false);
+        let mut get = request(18, NLM_F_ACK, 9);
+        get[20..24].copy_from_slice(&1i32.to_ne_bytes()); // ifi_index: lo
+
+        let batch = registration
+            .send_then_read(&get, &mut builder, 4)
+            .unwrap()
+            .expect("the kernel answers inside sendmsg");
+        let kinds: Vec<u32> = (0..batch.len())
+            .map(|i| batch.record(i)[field::TYPE_FLAGS] & 0xffff)
+            .collect();
+        assert_eq!(kinds, [16, NLMSG_ERROR as u32]);
     }
 
     fn io_threads() -> usize {
