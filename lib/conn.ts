@@ -104,9 +104,17 @@ export interface ConnStats {
  * What a Conn stands on: the native socket, or a test double speaking the
  * same batch format. `NativeConn` is one.
  */
-export type Transport = Omit<NativeConn, 'pid' | 'sendThenRead'> & {
+export type Transport = Omit<
+  NativeConn,
+  'pid' | 'sendThenRead' | 'sendThenReadInto'
+> & {
   readonly pid: number
   sendThenRead?(datagram: Buffer): BatchJs | null
+  sendThenReadInto?(
+    datagram: Buffer,
+    data: Buffer,
+    records: Uint32Array,
+  ): number | BatchJs
 }
 
 /** Batches as the binding delivers them. */
@@ -589,18 +597,16 @@ export class Conn {
         : Buffer.concat(messages.map(marshalMessage))
     if (debugEnabled) logSent(this.#family, messages)
 
-    const sendThenRead = this.#native.sendThenRead
-    if (!readReply || sendThenRead === undefined) {
-      this.#call(op, () => this.#native.send(datagram))
+    const native = this.#native
+    if (!readReply || native.sendThenRead === undefined) {
+      this.#call(op, () => native.send(datagram))
       return false
     }
 
     // Most requests are answered inside sendmsg; reading the reply here
     // spares it the trip through the I/O thread. It is still routed from
     // the event loop, or a loop of awaited executes would never yield.
-    const batch = this.#call(op, () =>
-      sendThenRead.call(this.#native, datagram),
-    )
+    const batch = this.#call(op, () => readAtOnce(native, datagram))
     if (batch === null) return false
     if (this.#inbox.length > 0) {
       // Read after every batch held back: it goes after them.
@@ -858,6 +864,39 @@ export class Conn {
 }
 
 const KNOWN_OPTIONS = new Set<number>(Object.values(ConnOption))
+
+/**
+ * Scratch memory `sendThenReadInto` copies a reply into, shared by the
+ * Conns of this thread: what it holds is copied out before the next call.
+ */
+const SCRATCH_DATA = Buffer.alloc(64 << 10)
+const SCRATCH_RECORDS = new Uint32Array(RECORD_LEN * 256)
+const NO_ACKS: ExtAckJs[] = []
+
+/**
+ * Sends `datagram` and returns what the kernel already answered, or null.
+ * A reply copied into the scratch memory is copied out into a Buffer of
+ * its own: Node.js carves small ones from a shared pool, so a request
+ * answered at once allocates next to nothing natively.
+ */
+function readAtOnce(native: Transport, datagram: Buffer): BatchJs | null {
+  const into = native.sendThenReadInto
+  if (into === undefined) return native.sendThenRead?.(datagram) ?? null
+
+  const got = into.call(native, datagram, SCRATCH_DATA, SCRATCH_RECORDS)
+  if (typeof got !== 'number') return got
+  if (got === 0) return null
+
+  let end = 0
+  for (let at = 0; at < got; at += RECORD_LEN) {
+    const stop = SCRATCH_RECORDS[at + Field.Offset] +
+      SCRATCH_RECORDS[at + Field.Length]
+    if (stop > end) end = stop
+  }
+  const data = Buffer.allocUnsafe(end)
+  SCRATCH_DATA.copy(data, 0, 0, end)
+  return { data, records: SCRATCH_RECORDS.slice(0, got), extAcks: NO_ACKS }
+}
 
 /**
  * Whether a message can answer a request: only the kernel's unicast can,

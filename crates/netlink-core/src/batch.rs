@@ -163,6 +163,33 @@ impl BatchBuilder {
             .push(kind::OVERRUN, &meta, self.used, 0, header, errno);
     }
 
+    /// Copies everything recorded into `data` and `records`, memory the
+    /// caller owns and copies out of before it calls again, and starts
+    /// afresh; returns the bytes and record fields written. Returns `None`,
+    /// keeping everything for `take`, when it does not fit or carries an
+    /// extended acknowledgement (which has no place in those slices).
+    ///
+    /// This spares a reader that gets a few small datagrams at a time the
+    /// allocation of a batch of their own.
+    pub fn take_into(
+        &mut self,
+        data: &mut [u8],
+        records: &mut [u32],
+    ) -> Option<(usize, usize)> {
+        let fields = self.out.records.len();
+        let fits = self.used <= data.len() && fields <= records.len();
+        if !fits || !self.out.ext_acks.is_empty() {
+            return None;
+        }
+
+        data[..self.used].copy_from_slice(&self.buf[..self.used]);
+        records[..fields].copy_from_slice(&self.out.records);
+        let written = (self.used, fields);
+        self.used = 0;
+        self.out.records.clear();
+        Some(written)
+    }
+
     /// Hands over everything recorded as a batch and starts afresh.
     pub fn take(&mut self) -> Batch {
         let data = self.buf[..self.used].to_vec();
@@ -456,6 +483,49 @@ mod tests {
         let batch = builder.take();
         assert_eq!(batch.record(0)[field::KIND], kind::OVERRUN);
         assert_eq!(batch.record(0)[field::ERRNO], libc::ENOBUFS as u32);
+    }
+
+    #[test]
+    fn take_into_copies_and_starts_afresh() {
+        let mut builder = BatchBuilder::new(4096, false);
+        let bytes = message(16, 0, 1, &[1; 4]);
+        receive(&mut builder, &bytes, Datagram::default());
+
+        let (mut data, mut records) = ([0u8; 64], [0u32; 32]);
+        let written = builder.take_into(&mut data, &mut records);
+        assert_eq!(written, Some((bytes.len(), RECORD_LEN)));
+        assert_eq!(&data[..bytes.len()], &bytes[..]);
+        assert_eq!(records[field::SEQUENCE], 1);
+        assert!(builder.is_empty());
+        assert!(builder.take().data.is_empty());
+    }
+
+    #[test]
+    fn take_into_leaves_what_does_not_fit_to_take() {
+        let mut builder = BatchBuilder::new(4096, false);
+        let bytes = message(16, 0, 1, &[1; 40]);
+        receive(&mut builder, &bytes, Datagram::default());
+
+        let (mut data, mut records) = ([0u8; 16], [0u32; 32]);
+        assert_eq!(builder.take_into(&mut data, &mut records), None);
+        assert_eq!(builder.take().data, bytes);
+    }
+
+    #[test]
+    fn take_into_leaves_extended_acks_to_take() {
+        let mut builder = BatchBuilder::new(4096, false);
+        let payload = [
+            (-libc::EINVAL).to_ne_bytes().to_vec(),
+            message(16, 0x1, 3, &[0; 4]),
+            attribute(1, b"bad\0"),
+        ]
+        .concat();
+        let error = message(NLMSG_ERROR, NLM_F_ACK_TLVS, 3, &payload);
+        receive(&mut builder, &error, Datagram::default());
+
+        let (mut data, mut records) = ([0u8; 4096], [0u32; 64]);
+        assert_eq!(builder.take_into(&mut data, &mut records), None);
+        assert_eq!(builder.take().ext_acks.len(), 1);
     }
 
     #[test]

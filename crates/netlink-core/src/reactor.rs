@@ -176,13 +176,26 @@ impl Registration {
         builder: &mut BatchBuilder,
         max_datagrams: usize,
     ) -> Result<Option<Batch>> {
+        let read = self.send_then_fill(datagram, builder, max_datagrams)?;
+        Ok(read.then(|| builder.take()))
+    }
+
+    /// `send_then_read`, leaving what it read recorded in `builder`, for
+    /// the caller to take as it likes (`BatchBuilder::take_into`); true
+    /// when anything was read.
+    pub fn send_then_fill(
+        &self,
+        datagram: &[u8],
+        builder: &mut BatchBuilder,
+        max_datagrams: usize,
+    ) -> Result<bool> {
         let entry = &self.entry;
         let reading = entry.reader.try_lock().ok();
         self.with_socket(|socket| {
             let idle = entry.unreleased.load(Ordering::Acquire) == 0;
             if reading.is_none() || !idle {
                 socket.send(datagram)?;
-                return Ok(None);
+                return Ok(false);
             }
 
             // Unwatched while this thread reads, the reply wakes nobody
@@ -198,7 +211,7 @@ impl Registration {
             arm(epoll, socket.fd(), entry.id, true);
 
             sent?;
-            Ok((!builder.is_empty()).then(|| builder.take()))
+            Ok(!builder.is_empty())
         })
     }
 

@@ -77,7 +77,7 @@ impl Sink for FunctionSink {
 /// thread terminated), whichever comes first.
 #[napi]
 pub struct NativeConn {
-    registration: Arc<Registration>,
+    pub(crate) registration: Arc<Registration>,
     function: Arc<BatchFunction>,
     pid: u32,
 }

@@ -8,5 +8,6 @@ mod conn;
 mod env;
 mod error;
 mod panic;
+mod read_now;
 
 pub use conn::NativeConn;
