@@ -77,7 +77,10 @@ async function main() {
       header: { type: 18 },
       data: ifinfo(9999),
     })
-    await capture(conn, 'ack', { header: { type: 18, flags: ack }, data: ifinfo(1) })
+    await capture(conn, 'ack', {
+      header: { type: 18, flags: ack },
+      data: ifinfo(1),
+    })
     const unknownKind = new nl.AttributeEncoder()
       .string(3, 'seedx0')
       .nested(18, (e) => e.string(1, 'no-such-kind'))
