@@ -31,7 +31,7 @@ const FULL: Sizes = {
   links: 1_000,
   executes: 10_000,
   burst: 65_536,
-  runs: 5,
+  runs: 7,
 }
 
 const SMOKE: Sizes = {

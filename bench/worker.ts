@@ -24,8 +24,6 @@ const TOOLS: Record<string, Tool> = {
 /** Requests kept in flight by the `in-flight` work. */
 const IN_FLIGHT = 64
 
-/** Round trips made to warm up before the measured ones. */
-const WARM_UP_TRIPS = 1_000
 
 async function main(): Promise<void> {
   const [toolName = '', work = '', countArg = '0'] = process.argv.slice(2)
@@ -47,7 +45,6 @@ async function run(
   work: string,
   count: number,
 ): Promise<unknown> {
-  const warmUps = Math.min(count, WARM_UP_TRIPS)
   switch (work) {
     case 'routes':
       for (let i = 0; i < 3; i++) await tool.links(false)
@@ -63,7 +60,7 @@ async function run(
     case 'execute':
     case 'in-flight': {
       const inFlight = work === 'execute' ? 1 : IN_FLIGHT
-      await tool.execute(warmUps, inFlight)
+      await tool.execute(count, inFlight)
       collect()
       return tool.execute(count, inFlight)
     }
