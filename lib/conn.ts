@@ -747,7 +747,12 @@ export class Conn {
     if (isOutcome(type)) {
       this.#settle(sequence)
       if (errno !== 0) {
-        const err = new NetlinkError('execute', errno, { sequence, extAck })
+        const detail = errno === ERRNO.EPERM ? this.#refusal(extAck) : undefined
+        const err = new NetlinkError('execute', errno, {
+          sequence,
+          extAck,
+          detail,
+        })
         pending.reject(err)
       } else if (pending.interrupted) {
         pending.reject(interruptedError(sequence, pending.messages))
@@ -762,6 +767,17 @@ export class Conn {
       this.#settle(sequence)
       pending.resolve(pending.messages)
     }
+  }
+
+  /**
+   * Says which capability a request refused with `EPERM` lacked, unless
+   * the kernel explained itself in an extended acknowledgement.
+   */
+  #refusal(extAck: ExtendedAck | undefined): string | undefined {
+    if (extAck?.message !== undefined) return undefined
+    return this.#family === Family.AUDIT
+      ? 'operation not permitted: needs CAP_AUDIT_CONTROL'
+      : 'operation not permitted: changing state needs CAP_NET_ADMIN'
   }
 
   #settle(sequence: number): Pending | undefined {

@@ -117,7 +117,13 @@ pub fn set_flag(fd: RawFd, option: i32, on: bool) -> Result<()> {
 /// Joins multicast group `group` (any number, including those above 31).
 pub fn join_group(fd: RawFd, group: u32) -> Result<()> {
     set_int(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, group as i32).map_err(
-        |e| SysError::new(e.errno, format!("join group {group}: {}", e)),
+        |e| match e.errno {
+            libc::EPERM => SysError::new(
+                e.errno,
+                format!("joining multicast group {group} needs CAP_NET_ADMIN"),
+            ),
+            _ => SysError::new(e.errno, format!("join group {group}: {}", e)),
+        },
     )
 }
 
