@@ -39,9 +39,9 @@ async function main(): Promise<void> {
 }
 
 /**
- * Does `work` untimed to warm up (compiled code, kernel caches), collects
- * garbage, then does it again and returns what that second time measured.
- * The route dump warms up on link dumps: its peak RSS must be its own.
+ * Does `work` untimed to warm up (compiled code, kernel caches), then
+ * again and returns what that last time measured. The route dump warms up
+ * on link dumps, then collects garbage: its peak RSS must be its own.
  */
 async function run(
   tool: Tool,
@@ -57,17 +57,16 @@ async function run(
     case 'typed-links': {
       const typed = work === 'typed-links'
       await tool.links(typed)
-      collect()
       return tool.links(typed)
     }
     case 'execute':
     case 'in-flight': {
       const inFlight = work === 'execute' ? 1 : IN_FLIGHT
       // Compiled code settles only after tens of thousands of calls.
+      // A forced collection here slows what follows by a third: none.
       for (let i = 0; i < WARM_UP_PASSES; i++) {
         await tool.execute(count, inFlight)
       }
-      collect()
       return tool.execute(count, inFlight)
     }
     case 'listen':
