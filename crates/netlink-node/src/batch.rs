@@ -64,22 +64,24 @@ pub fn to_object(batch: Batch) -> BatchJs {
 }
 
 /// `to_object`, where nothing may unwind. A panic loses the batch; what
-/// JavaScript gets instead is one `OVERRUN` record, which it reports as
-/// `ENOBUFS` like any other loss of data, so waiting requests fail
-/// instead of waiting for replies that will never come.
+/// JavaScript gets instead is `overrun()`.
 pub fn to_object_or_overrun(batch: Batch) -> BatchJs {
-    panic::catch_unwind(AssertUnwindSafe(|| to_object(batch))).unwrap_or_else(
-        |_| {
-            let mut records = vec![0u32; RECORD_LEN];
-            records[field::KIND] = kind::OVERRUN;
-            records[field::ERRNO] = libc::ENOBUFS as u32;
-            BatchJs {
-                data: Bytes(Vec::new()),
-                records: Uint32Array::new(records),
-                ext_acks: Vec::new(),
-            }
-        },
-    )
+    panic::catch_unwind(AssertUnwindSafe(|| to_object(batch)))
+        .unwrap_or_else(|_| overrun())
+}
+
+/// A batch of one `OVERRUN` record, for a batch lost to a panic: the Conn
+/// reports it as `ENOBUFS` like any other loss of data, so waiting
+/// requests fail instead of waiting for replies that will never come.
+pub fn overrun() -> BatchJs {
+    let mut records = vec![0u32; RECORD_LEN];
+    records[field::KIND] = kind::OVERRUN;
+    records[field::ERRNO] = libc::ENOBUFS as u32;
+    BatchJs {
+        data: Bytes(Vec::new()),
+        records: Uint32Array::new(records),
+        ext_acks: Vec::new(),
+    }
 }
 
 /// `to_object_or_overrun`, as the arguments of the batch callback.

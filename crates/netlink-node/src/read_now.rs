@@ -5,6 +5,7 @@
 //! memory of its own before it calls again.
 
 use std::cell::RefCell;
+use std::panic::{self, AssertUnwindSafe};
 
 use napi::bindgen_prelude::{BufferSlice, Either, Uint32ArraySlice};
 use napi_derive::napi;
@@ -14,6 +15,7 @@ use netlink_core::reactor;
 use crate::batch::{self, BatchJs};
 use crate::conn::NativeConn;
 use crate::error::{invalid, to_napi};
+use crate::panic::Point;
 
 /// Datagrams read at once at most, as `sendThenRead` reads.
 const READ_NOW_DATAGRAMS: usize = 4;
@@ -54,11 +56,22 @@ impl NativeConn {
                 return Ok(Either::A(0));
             }
 
+            // What was read is lost to a panic; say so as an overrun.
             let records = unsafe { records.as_mut() };
-            if let Some((_, fields)) = builder.take_into(&mut data, records) {
-                return Ok(Either::A(fields as u32));
+            let copied = panic::catch_unwind(AssertUnwindSafe(|| {
+                crate::panic::at(Point::Batch);
+                builder.take_into(&mut data, records)
+            }));
+            match copied {
+                Ok(Some((_, fields))) => Ok(Either::A(fields as u32)),
+                Ok(None) => {
+                    Ok(Either::B(batch::to_object_or_overrun(builder.take())))
+                }
+                Err(_) => {
+                    builder.take();
+                    Ok(Either::B(batch::overrun()))
+                }
             }
-            Ok(Either::B(batch::to_object_or_overrun(builder.take())))
         })
     }
 }
