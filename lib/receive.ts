@@ -64,6 +64,11 @@ export class ReceiveQueue {
     this.#bytes += size
   }
 
+  /** The next queued item, or undefined when none is queued. */
+  poll(): Item | undefined {
+    return this.#head < this.#items.length ? this.#shift() : undefined
+  }
+
   /** The next item, waiting for one if none is queued. */
   take(signal?: AbortSignal): Promise<Item> {
     if (this.#head < this.#items.length) {
