@@ -120,7 +120,7 @@ function figures(messages: Message[], seconds: number): DumpFigures {
 /** The rtnetlink module, or undefined while it does not exist. */
 export function routeModule(): RouteModule | undefined {
   try {
-    const loaded = require('../../lib/rtnetlink') as Partial<RouteModule>
+    const loaded = require('../../rtnetlink') as Partial<RouteModule>
     return typeof loaded.dialRoute === 'function'
       ? (loaded as RouteModule)
       : undefined
