@@ -124,6 +124,10 @@ async function terminateEight(
   t.is(links, 2, 'the main thread still dumps lo and the bridge')
   t.is(after.fds, before.fds, 'the workers left descriptors open')
   t.is(after.threads, before.threads, 'the workers left threads behind')
+  t.log(
+    `descriptors ${before.fds} -> ${during.fds} -> ${after.fds}, ` +
+      `threads ${before.threads} -> ${during.threads} -> ${after.threads}`,
+  )
 }
 
 kernelTest(
