@@ -5,8 +5,13 @@
 import test from 'ava'
 import { NetlinkError } from '../index'
 import { dialFake } from '../testing'
-import { RouteConn, decodeAddress, MalformedError } from '../rtnetlink'
+import { RouteConn, decodeAddress } from '../rtnetlink'
 import { caught } from './helpers/conn'
+import {
+  decodesOrIsMalformed,
+  garbageIsMalformed,
+  truncatedIsMalformed,
+} from './helpers/decoders'
 import { ipIn, kernelTest } from './helpers/netns'
 import { routeIn } from './helpers/route'
 
@@ -163,10 +168,18 @@ test('bad arguments are TypeErrors and RangeErrors naming them', async (t) => {
   }
 })
 
-test('decodeAddress rejects a cut-short message', (t) => {
-  const err = t.throws(() =>
-    decodeAddress({ header: {} as never, data: Buffer.alloc(4) }),
-  )
+test('any address message decodes or is a MalformedError', (t) => {
+  decodesOrIsMalformed(t, decodeAddress, {
+    headerSize: 8,
+    families: [0, 2, 10, 17],
+    maxType: 12,
+  })
+})
 
-  t.true(err instanceof MalformedError)
+test('decodeAddress rejects a cut-short message', (t) => {
+  truncatedIsMalformed(t, decodeAddress, 8)
+})
+
+test('decodeAddress rejects a malformed attribute', (t) => {
+  garbageIsMalformed(t, decodeAddress, Buffer.alloc(8), /^address on 0: /)
 })

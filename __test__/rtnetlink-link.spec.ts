@@ -6,8 +6,13 @@
 import test from 'ava'
 import { NetlinkError } from '../index'
 import { dialFake } from '../testing'
-import { RouteConn, decodeLink, MalformedError } from '../rtnetlink'
+import { RouteConn, decodeLink } from '../rtnetlink'
 import { caught } from './helpers/conn'
+import {
+  decodesOrIsMalformed,
+  garbageIsMalformed,
+  truncatedIsMalformed,
+} from './helpers/decoders'
 import {
   createNetns,
   deleteNetns,
@@ -333,20 +338,18 @@ test('bad arguments are TypeErrors and RangeErrors naming them', async (t) => {
   }
 })
 
-test('decodeLink rejects a cut-short message with MalformedError', (t) => {
-  const err = t.throws(() =>
-    decodeLink({ header: {} as never, data: Buffer.alloc(10) }),
-  )
+test('any link message decodes or is a MalformedError', (t) => {
+  decodesOrIsMalformed(t, decodeLink, {
+    headerSize: 16,
+    families: [0, 7, 17],
+    maxType: 60,
+  })
+})
 
-  t.true(err instanceof MalformedError)
-  t.is((err as MalformedError).code, 'ERR_NETLINK_MALFORMED')
+test('decodeLink rejects a cut-short message with MalformedError', (t) => {
+  truncatedIsMalformed(t, decodeLink, 16)
 })
 
 test('decodeLink rejects a malformed attribute with MalformedError', (t) => {
-  const data = Buffer.alloc(16 + 4)
-  data.writeUInt16LE(200, 16) // an attribute longer than the message
-
-  const err = t.throws(() => decodeLink({ header: {} as never, data }))
-
-  t.true(err instanceof MalformedError)
+  garbageIsMalformed(t, decodeLink, Buffer.alloc(16), /^link 0: attribute/)
 })

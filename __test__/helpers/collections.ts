@@ -1,0 +1,67 @@
+/**
+ * What every typed rtnetlink collection is tested for in the same way:
+ * over a fake Conn, the request a method sends, and the bad arguments it
+ * refuses before sending anything.
+ */
+import type { ExecutionContext } from 'ava'
+import type { Conn } from '../../lib/conn'
+import type { Message } from '../../lib/message'
+import { dialFake, errorReply, type Handler } from '../../testing'
+import { caught } from './conn'
+
+/**
+ * A fake `NETLINK_ROUTE` Conn with strict checking that answers with
+ * `handler`; closed when the test ends.
+ */
+export function fakeRoute(t: ExecutionContext, handler: Handler) {
+  const f = dialFake(handler, { config: { strict: true } })
+  t.teardown(() => f.conn.close())
+  return f
+}
+
+/**
+ * The one request `action` sends over a fake Conn, which refuses it with
+ * `EPERM` so that `action` ends there.
+ */
+export async function sentBy(
+  t: ExecutionContext,
+  action: (conn: Conn) => Promise<unknown>,
+): Promise<Message> {
+  const f = fakeRoute(t, () => errorReply('EPERM'))
+
+  await caught(() => action(f.conn))
+  t.is(f.requests.length, 1)
+  return f.requests[0]
+}
+
+/**
+ * A bad argument and what it must be refused with: a description for
+ * the test's title, the value, a pattern the message matches (the field
+ * at fault) and the error's name.
+ */
+export type BadArgument = [
+  what: string,
+  value: unknown,
+  pattern: RegExp,
+  name: 'TypeError' | 'RangeError',
+]
+
+/**
+ * Asserts that `action` over a fake Conn throws `bad`'s error with a
+ * `code` and a message naming the field, and sends nothing.
+ */
+export async function refusedUnsent(
+  t: ExecutionContext,
+  bad: BadArgument,
+  action: (conn: Conn, value: unknown) => Promise<unknown>,
+): Promise<void> {
+  const [, value, pattern, name] = bad
+  const f = fakeRoute(t, () => null)
+
+  const err = (await caught(() => action(f.conn, value))) as Error
+
+  t.is(err.name, name)
+  t.regex(err.message, pattern)
+  t.truthy((err as { code?: string }).code)
+  t.is(f.requests.length, 0)
+}
