@@ -353,8 +353,8 @@ export function targets(nl: typeof Package, conn: Package.Conn): Target[] {
         opt('object', 'options'),
       ],
       valid: ['op', 1, {}],
-      call: (args) =>
-        new nl.NetlinkError(args[0] as never, args[1] as never, args[2] as never),
+      call: ([op, errno, options]) =>
+        new nl.NetlinkError(op as never, errno as never, options as never),
     },
     {
       name: 'dial',
