@@ -17,6 +17,7 @@ import {
 } from './ip'
 import { RTM_DELADDR, RTM_GETADDR, RTM_NEWADDR } from './constants'
 import { bitNames, bitsOf, nameOf, numberOf, type BitTable } from './enum'
+import { readU32, writeU32 } from './host-order'
 import { SCOPES } from './route-names'
 import {
   CREATE,
@@ -117,7 +118,7 @@ export function decodeAddress(m: Message): Address {
   const family = data.readUInt8(0)
   let flags = data.readUInt8(2)
   const out: Address = {
-    index: data.readUInt32LE(4),
+    index: readU32(data, 4),
     family: familyName(family) ?? (String(family) as IPFamily),
     address: '',
     prefixLength: data.readUInt8(1),
@@ -149,8 +150,8 @@ export function decodeAddress(m: Message): Address {
       case IFA_CACHEINFO: {
         const b = d.bytes()
         if (b.length >= 8) {
-          out.preferredLifetime = b.readUInt32LE(0)
-          out.validLifetime = b.readUInt32LE(4)
+          out.preferredLifetime = readU32(b, 0)
+          out.validLifetime = readU32(b, 4)
         }
         break
       }
@@ -249,7 +250,7 @@ function ifaddrmsg(
   b.writeUInt8(prefixLength, 1)
   b.writeUInt8(flags & 0xff, 2)
   b.writeUInt8(scope, 3)
-  b.writeUInt32LE(index, 4)
+  writeU32(b, index, 4)
   return b
 }
 
@@ -345,7 +346,7 @@ function cacheinfo(name: string, a: Record<string, unknown>): Buffer {
     forever,
   )
   const b = Buffer.alloc(16)
-  b.writeUInt32LE(preferred, 0)
-  b.writeUInt32LE(valid, 4)
+  writeU32(b, preferred, 0)
+  writeU32(b, valid, 4)
   return b
 }

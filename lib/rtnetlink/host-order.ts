@@ -1,6 +1,8 @@
 /**
  * Integers of the fixed headers rtnetlink puts before its attributes
- * (`rtmsg`, `ndmsg`, `fib_rule_hdr`): they are in the host's byte order.
+ * (`ifinfomsg`, `ifaddrmsg`, `rtmsg`, `ndmsg`, `fib_rule_hdr`) and of the
+ * structs in its attributes (cache info, link counters): they are in the
+ * host's byte order.
  */
 import { endianness } from 'node:os'
 
@@ -14,6 +16,11 @@ export function readU16(b: Buffer, at: number): number {
 /** Reads a u32 in host byte order at `at`. */
 export function readU32(b: Buffer, at: number): number {
   return BIG ? b.readUInt32BE(at) : b.readUInt32LE(at)
+}
+
+/** Reads a u64 in host byte order at `at`. */
+export function readU64(b: Buffer, at: number): bigint {
+  return BIG ? b.readBigUInt64BE(at) : b.readBigUInt64LE(at)
 }
 
 /** Reads an s32 in host byte order at `at`. */

@@ -4,6 +4,7 @@
  * the struct is read by its length: a field the kernel did not send is
  * left out, and fields it sends beyond these are ignored.
  */
+import { readU32, readU64 } from './host-order'
 
 /** Link counters, all bigint. Fields the kernel did not send are absent. */
 export interface LinkStats {
@@ -73,8 +74,7 @@ export function decodeStats(b: Buffer, width: 4 | 8): LinkStats {
 
   for (let i = 0; i < count; i++) {
     const at = i * width
-    stats[FIELDS[i]] =
-      width === 8 ? b.readBigUInt64LE(at) : BigInt(b.readUInt32LE(at))
+    stats[FIELDS[i]] = width === 8 ? readU64(b, at) : BigInt(readU32(b, at))
   }
   return stats
 }

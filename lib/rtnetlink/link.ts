@@ -9,6 +9,7 @@ import { formatMAC } from './ip'
 import { decodeInfo } from './link-info'
 import { decodeStats, type LinkStats } from './link-stats'
 import { bitNames, type BitTable } from './enum'
+import { readI32, readU16, readU32 } from './host-order'
 import {
   MalformedError,
   needBytes,
@@ -172,10 +173,10 @@ export function decodeLink(m: Message): Link {
   const data = m.data
   needBytes(data, IFINFOMSG_LENGTH, 'link')
 
-  const flags = data.readUInt32LE(8)
-  const type = data.readUInt16LE(2)
+  const flags = readU32(data, 8)
+  const type = readU16(data, 2)
   const link: Link = {
-    index: data.readInt32LE(4),
+    index: readI32(data, 4),
     name: '',
     type: LINK_TYPES[type] ?? String(type),
     flags: bitNames(LINK_FLAGS, flags),

@@ -7,6 +7,7 @@ import { closeSync, openSync } from 'node:fs'
 import { AttributeEncoder } from '../attribute'
 import type { Conn } from '../conn'
 import * as check from '../validate'
+import { writeI32, writeU32 } from './host-order'
 import { parseMAC } from './ip'
 import {
   IFF_UP,
@@ -213,9 +214,9 @@ function body(
   attrs: AttributeEncoder,
 ): Buffer {
   const b = Buffer.alloc(IFINFOMSG_LENGTH)
-  b.writeInt32LE(index, 4)
-  b.writeUInt32LE(flags, 8)
-  b.writeUInt32LE(change, 12)
+  writeI32(b, index, 4)
+  writeU32(b, flags, 8)
+  writeU32(b, change, 12)
   return Buffer.concat([b, attrs.encode()])
 }
 
