@@ -9,8 +9,8 @@ import type { Message } from '../message'
 import * as check from '../validate'
 import {
   familyName,
-  familyNumber,
   formatIP,
+  optionalFamily,
   parseIP,
   parsePrefix,
   type IPFamily,
@@ -201,10 +201,7 @@ export class Addresses {
       0x7fffffff,
       0,
     )
-    const family =
-      given.family === undefined
-        ? 0
-        : familyNumber('filter.family', given.family)
+    const family = optionalFamily('filter.family', given.family)
 
     const header = ifaddrmsg(family, 0, 0, 0, index)
     const replies = await dump(this.#conn, RTM_GETADDR, header)

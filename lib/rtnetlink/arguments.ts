@@ -6,6 +6,9 @@ import type { Conn } from '../conn'
 import type { Message } from '../message'
 import * as check from '../validate'
 
+/** The largest u32, the bound of most numeric fields. */
+export const U32 = 0xffffffff
+
 /** Checks that `value` is a Conn (or acts like one); throws a TypeError. */
 export function checkConn(value: unknown): Conn {
   const conn = value as Partial<Conn> | null

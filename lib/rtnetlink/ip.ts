@@ -46,6 +46,11 @@ export function familyNumber(name: string, value: unknown): number {
   )
 }
 
+/** As `familyNumber`, but `AF_UNSPEC` (any family) when not given. */
+export function optionalFamily(name: string, value: unknown): number {
+  return value === undefined ? AF_UNSPEC : familyNumber(name, value)
+}
+
 /**
  * Formats 4 or 16 address bytes; other lengths (and other families'
  * addresses) come out as colon-separated hex, so nothing is lost.

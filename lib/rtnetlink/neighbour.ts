@@ -6,7 +6,7 @@
  */
 import { isIP } from 'node:net'
 
-import { AttributeDecoder, AttributeEncoder } from '../attribute'
+import { AttributeEncoder } from '../attribute'
 import type { Conn } from '../conn'
 import type { Message } from '../message'
 import * as check from '../validate'
@@ -32,8 +32,10 @@ import {
   REPLACE,
   change,
   dump,
+  inKeyOrder,
   needBytes,
   rawAttribute,
+  readAttributes,
   type RawAttribute,
 } from './request'
 
@@ -216,41 +218,33 @@ export function decodeNeighbour(m: Message): Neighbour {
     attributes: [],
   }
 
-  const d = new AttributeDecoder(data.subarray(NDMSG))
-  try {
-    while (d.next()) {
-      switch (d.type) {
-        case NDA_DST:
-          n.address = formatIP(ipBytes(d.bytes(), familyNo))
-          break
-        case NDA_LLADDR:
-          n.lladdr = formatMAC(d.bytes())
-          break
-        case NDA_CACHEINFO:
-          n.cacheInfo = cacheInfo(d.bytes())
-          break
-        case NDA_PROBES:
-          n.probes = d.uint32()
-          break
-        case NDA_VLAN:
-          n.vlan = d.uint16()
-          break
-        case NDA_MASTER:
-          n.master = d.uint32()
-          break
-        case NDA_FLAGS_EXT:
-          n.flags.push(...extFlagNames(d.uint32()))
-          break
-        default:
-          n.attributes.push(rawAttribute(d))
-      }
+  readAttributes('neighbour', data.subarray(NDMSG), (d) => {
+    switch (d.type) {
+      case NDA_DST:
+        n.address = formatIP(ipBytes(d.bytes(), familyNo))
+        break
+      case NDA_LLADDR:
+        n.lladdr = formatMAC(d.bytes())
+        break
+      case NDA_CACHEINFO:
+        n.cacheInfo = cacheInfo(d.bytes())
+        break
+      case NDA_PROBES:
+        n.probes = d.uint32()
+        break
+      case NDA_VLAN:
+        n.vlan = d.uint16()
+        break
+      case NDA_MASTER:
+        n.master = d.uint32()
+        break
+      case NDA_FLAGS_EXT:
+        n.flags.push(...extFlagNames(d.uint32()))
+        break
+      default:
+        n.attributes.push(rawAttribute(d))
     }
-  } catch (err) {
-    throw new MalformedError(`neighbour: ${(err as Error).message}`, err)
-  }
-  if (d.err !== null) {
-    throw new MalformedError(`neighbour: ${d.err.message}`, d.err)
-  }
+  })
 
   if (n.address === '' && family === 'bridge' && n.lladdr !== undefined) {
     n.address = n.lladdr
@@ -258,7 +252,7 @@ export function decodeNeighbour(m: Message): Neighbour {
   if (n.address === '') {
     throw new MalformedError('neighbour: no address (NDA_DST)')
   }
-  return reorder(n)
+  return inKeyOrder(n, INIT_KEYS)
 }
 
 function cacheInfo(b: Buffer): NeighbourCacheInfo {
@@ -315,15 +309,6 @@ function extFlagNames(bits: number): string[] {
   // Unknown extended bits are told apart from `ndm_flags`' own.
   names[names.length - 1] = `ext_${last}`
   return names
-}
-
-function reorder(n: Neighbour): Neighbour {
-  const out: Record<string, unknown> = {}
-  for (const key of INIT_KEYS) {
-    const v = (n as unknown as Record<string, unknown>)[key]
-    if (v !== undefined) out[key] = v
-  }
-  return out as unknown as Neighbour
 }
 
 /**

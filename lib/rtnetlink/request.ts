@@ -4,7 +4,7 @@
  */
 import type { Conn } from '../conn'
 import { HeaderFlags } from '../constants'
-import type { AttributeDecoder } from '../attribute'
+import { AttributeDecoder } from '../attribute'
 import type { Message } from '../message'
 
 /** An attribute the typed decoders do not model, kept as bytes. */
@@ -95,4 +95,42 @@ export function needBytes(data: Buffer, size: number, what: string): void {
         `${size}-byte header`,
     )
   }
+}
+
+/**
+ * Runs `read` on each attribute of `data`, a message's attributes after
+ * its fixed header. An error the decoder meets, or one `read` throws,
+ * becomes a MalformedError whose message starts with `what`.
+ */
+export function readAttributes(
+  what: string,
+  data: Buffer,
+  read: (d: AttributeDecoder) => void,
+): void {
+  const d = new AttributeDecoder(data)
+  try {
+    while (d.next()) read(d)
+  } catch (err) {
+    throw new MalformedError(`${what}: ${(err as Error).message}`, err)
+  }
+  if (d.err !== null) {
+    throw new MalformedError(`${what}: ${d.err.message}`, d.err)
+  }
+}
+
+/**
+ * A copy of a decoded object with its fields in the order of `keys`
+ * (those of its init), the undefined ones left out: every object of a
+ * kind then has the same shape and prints the same way.
+ */
+export function inKeyOrder<T extends object>(
+  value: T,
+  keys: readonly string[],
+): T {
+  const fields = value as Record<string, unknown>
+  const out: Record<string, unknown> = {}
+  for (const key of keys) {
+    if (fields[key] !== undefined) out[key] = fields[key]
+  }
+  return out as T
 }

@@ -5,6 +5,7 @@
  */
 import { AttributeEncoder } from '../attribute'
 import * as check from '../validate'
+import { U32 } from './arguments'
 import { bitsOf, numberOf } from './enum'
 import { writeI32, writeU16, writeU32 } from './host-order'
 import {
@@ -49,8 +50,6 @@ import {
   TABLES,
   TYPES,
 } from './route-names'
-
-const U32 = 0xffffffff
 
 /** The fields a `RouteInit` may have: those of a `Route`. */
 const INIT_KEYS = [

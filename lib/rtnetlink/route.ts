@@ -9,18 +9,17 @@ import type { Conn } from '../conn'
 import { NetlinkError } from '../errors'
 import type { Message } from '../message'
 import * as check from '../validate'
-import { checkConn, messageData } from './arguments'
+import { U32, checkConn, messageData } from './arguments'
 import { RTM_DELROUTE, RTM_GETROUTE, RTM_NEWROUTE } from './constants'
 import { bitNames, nameOf, numberOf } from './enum'
 import { readU16, readU32, writeU32 } from './host-order'
 import {
   AF_INET,
   AF_INET6,
-  AF_UNSPEC,
   familyName,
-  familyNumber,
   formatIP,
   formatPrefix,
+  optionalFamily,
   parseIP,
   type IPFamily,
 } from './ip'
@@ -33,6 +32,7 @@ import {
   getOne,
   needBytes,
   rawAttribute,
+  readAttributes,
   type RawAttribute,
 } from './request'
 import {
@@ -70,8 +70,7 @@ import {
   TABLES,
   TYPES,
 } from './route-names'
-
-const U32 = 0xffffffff
+import { readPrefixHeader } from './prefix-header'
 
 /**
  * A route's `RTA_METRICS`, by iproute2's names for `RTAX_*`; all are
@@ -254,20 +253,8 @@ export function decodeRoute(m: Message): Route {
   const data = messageData('m', m)
   needBytes(data, RTMSG, 'route')
 
-  const familyNo = data[0]
-  const family = familyName(familyNo)
-  if (family === undefined) {
-    throw new MalformedError(`route of family ${familyNo} is not IPv4 or IPv6`)
-  }
-  const size = familyNo === AF_INET ? 4 : 16
-  const dstLength = data[1]
-  const srcLength = data[2]
-  if (dstLength > size * 8 || srcLength > size * 8) {
-    throw new MalformedError(
-      `route prefix length ${Math.max(dstLength, srcLength)} is over ` +
-        `${size * 8}`,
-    )
-  }
+  const header = readPrefixHeader(data, 'route')
+  const { family, size, dstLength, srcLength } = header
 
   // Attributes go to locals first: the object is then built in one
   // order, which keeps its shape (and iteration order) the same for
@@ -287,60 +274,54 @@ export function decodeRoute(m: Message): Route {
   let info: RouteCacheInfo | undefined
   const attributes: RawAttribute[] = []
 
-  const d = new AttributeDecoder(data.subarray(RTMSG))
-  try {
-    while (d.next()) {
-      switch (d.type) {
-        case RTA_DST:
-          dst = address(d, size, 'RTA_DST')
-          break
-        case RTA_SRC:
-          src = address(d, size, 'RTA_SRC')
-          break
-        case RTA_GATEWAY:
-          gateway = formatIP(address(d, size, 'RTA_GATEWAY'))
-          break
-        case RTA_VIA:
-          gateway = via(d.bytes())
-          break
-        case RTA_PREFSRC:
-          preferredSource = formatIP(address(d, size, 'RTA_PREFSRC'))
-          break
-        case RTA_OIF:
-          index = d.uint32()
-          break
-        case RTA_IIF:
-          inputIndex = d.uint32()
-          break
-        case RTA_PRIORITY:
-          priority = d.uint32()
-          break
-        case RTA_TABLE:
-          table = d.uint32()
-          break
-        case RTA_METRICS:
-          metrics = decodeMetrics(d)
-          break
-        case RTA_MULTIPATH:
-          nexthops = decodeNexthops(d.bytes(), size)
-          break
-        case RTA_NH_ID:
-          nexthopId = d.uint32()
-          break
-        case RTA_PREF:
-          preference = nameOf(PREFERENCES, d.uint8())
-          break
-        case RTA_CACHEINFO:
-          info = cacheInfo(d.bytes())
-          break
-        default:
-          attributes.push(rawAttribute(d))
-      }
+  readAttributes('route', data.subarray(RTMSG), (d) => {
+    switch (d.type) {
+      case RTA_DST:
+        dst = address(d, size, 'RTA_DST')
+        break
+      case RTA_SRC:
+        src = address(d, size, 'RTA_SRC')
+        break
+      case RTA_GATEWAY:
+        gateway = formatIP(address(d, size, 'RTA_GATEWAY'))
+        break
+      case RTA_VIA:
+        gateway = via(d.bytes())
+        break
+      case RTA_PREFSRC:
+        preferredSource = formatIP(address(d, size, 'RTA_PREFSRC'))
+        break
+      case RTA_OIF:
+        index = d.uint32()
+        break
+      case RTA_IIF:
+        inputIndex = d.uint32()
+        break
+      case RTA_PRIORITY:
+        priority = d.uint32()
+        break
+      case RTA_TABLE:
+        table = d.uint32()
+        break
+      case RTA_METRICS:
+        metrics = decodeMetrics(d)
+        break
+      case RTA_MULTIPATH:
+        nexthops = decodeNexthops(d.bytes(), size)
+        break
+      case RTA_NH_ID:
+        nexthopId = d.uint32()
+        break
+      case RTA_PREF:
+        preference = nameOf(PREFERENCES, d.uint8())
+        break
+      case RTA_CACHEINFO:
+        info = cacheInfo(d.bytes())
+        break
+      default:
+        attributes.push(rawAttribute(d))
     }
-  } catch (err) {
-    throw new MalformedError(`route: ${(err as Error).message}`, err)
-  }
-  if (d.err !== null) throw new MalformedError(`route: ${d.err.message}`, d.err)
+  })
 
   const route = {
     family,
@@ -508,11 +489,6 @@ export function routeKey(r: Route): string {
   ].join('|')
 }
 
-/** The family filter's number; AF_UNSPEC when not given. */
-function filterFamily(name: string, v: unknown): number {
-  return v === undefined ? AF_UNSPEC : familyNumber(name, v)
-}
-
 /**
  * Routes: the routes of the namespace a `Conn` was opened in. Every
  * method is safe to call concurrently; each call is one request on the
@@ -538,7 +514,7 @@ export class Routes {
   async list(filter: RouteFilter = {}): Promise<Route[]> {
     const given = check.optionalObject('filter', filter)
     check.knownKeys('filter', given, ['family', 'table', 'index'])
-    const family = filterFamily('filter.family', given.family)
+    const family = optionalFamily('filter.family', given.family)
     const table =
       given.table === undefined
         ? undefined

@@ -3,11 +3,11 @@
  * `struct fib_rule_hdr` and its `FRA_*` attributes describe, and `Rules`,
  * the collection that lists, adds and deletes them.
  */
-import { AttributeDecoder, AttributeEncoder } from '../attribute'
+import { AttributeEncoder } from '../attribute'
 import type { Conn } from '../conn'
 import type { Message } from '../message'
 import * as check from '../validate'
-import { checkConn, messageData } from './arguments'
+import { U32, checkConn, messageData } from './arguments'
 import { RTM_DELRULE, RTM_GETRULE, RTM_NEWRULE } from './constants'
 import { bitNames, bitsOf, nameOf, numberOf, type BitTable } from './enum'
 import { readU32, writeU32 } from './host-order'
@@ -17,6 +17,7 @@ import {
   familyName,
   familyNumber,
   formatPrefix,
+  optionalFamily,
   parsePrefix,
   type IPFamily,
 } from './ip'
@@ -26,10 +27,13 @@ import {
   MalformedError,
   change,
   dump,
+  inKeyOrder,
   needBytes,
   rawAttribute,
+  readAttributes,
   type RawAttribute,
 } from './request'
+import { readPrefixHeader } from './prefix-header'
 import { PROTOCOLS, RT_TABLE_MAIN, TABLES } from './route-names'
 
 /** Size of `struct fib_rule_hdr`. */
@@ -69,8 +73,6 @@ const FLAGS: BitTable = [
   [0x10, 'oif_detached'],
   [0x10000, 'find_saddr'],
 ]
-
-const U32 = 0xffffffff
 
 /**
  * A routing policy rule as the kernel reports it in `RTM_NEWRULE`.
@@ -166,20 +168,8 @@ export function decodeRule(m: Message): Rule {
   const data = messageData('m', m)
   needBytes(data, FIB_RULE_HDR, 'rule')
 
-  const familyNo = data[0]
-  const family = familyName(familyNo)
-  if (family === undefined) {
-    throw new MalformedError(`rule of family ${familyNo} is not IPv4 or IPv6`)
-  }
-  const size = familyNo === AF_INET ? 4 : 16
-  const dstLength = data[1]
-  const srcLength = data[2]
-  if (dstLength > size * 8 || srcLength > size * 8) {
-    throw new MalformedError(
-      `rule prefix length ${Math.max(dstLength, srcLength)} is over ` +
-        `${size * 8}`,
-    )
-  }
+  const header = readPrefixHeader(data, 'rule')
+  const { family, size, dstLength, srcLength } = header
 
   const rule: Rule = {
     family,
@@ -197,58 +187,43 @@ export function decodeRule(m: Message): Rule {
     return formatPrefix(b, length)
   }
 
-  const d = new AttributeDecoder(data.subarray(FIB_RULE_HDR))
-  try {
-    while (d.next()) {
-      switch (d.type) {
-        case FRA_SRC:
-          rule.source = prefix(d.bytes(), srcLength, 'FRA_SRC')
-          break
-        case FRA_DST:
-          rule.destination = prefix(d.bytes(), dstLength, 'FRA_DST')
-          break
-        case FRA_PRIORITY:
-          rule.priority = d.uint32()
-          break
-        case FRA_TABLE:
-          rule.table = d.uint32()
-          break
-        case FRA_GOTO:
-          rule.goto = d.uint32()
-          break
-        case FRA_IIFNAME:
-          rule.iifname = d.string()
-          break
-        case FRA_OIFNAME:
-          rule.oifname = d.string()
-          break
-        case FRA_FWMARK:
-          rule.fwmark = d.uint32()
-          break
-        case FRA_FWMASK:
-          rule.fwmask = d.uint32()
-          break
-        case FRA_PROTOCOL:
-          rule.protocol = nameOf(PROTOCOLS, d.uint8())
-          break
-        default:
-          rule.attributes.push(rawAttribute(d))
-      }
+  readAttributes('rule', data.subarray(FIB_RULE_HDR), (d) => {
+    switch (d.type) {
+      case FRA_SRC:
+        rule.source = prefix(d.bytes(), srcLength, 'FRA_SRC')
+        break
+      case FRA_DST:
+        rule.destination = prefix(d.bytes(), dstLength, 'FRA_DST')
+        break
+      case FRA_PRIORITY:
+        rule.priority = d.uint32()
+        break
+      case FRA_TABLE:
+        rule.table = d.uint32()
+        break
+      case FRA_GOTO:
+        rule.goto = d.uint32()
+        break
+      case FRA_IIFNAME:
+        rule.iifname = d.string()
+        break
+      case FRA_OIFNAME:
+        rule.oifname = d.string()
+        break
+      case FRA_FWMARK:
+        rule.fwmark = d.uint32()
+        break
+      case FRA_FWMASK:
+        rule.fwmask = d.uint32()
+        break
+      case FRA_PROTOCOL:
+        rule.protocol = nameOf(PROTOCOLS, d.uint8())
+        break
+      default:
+        rule.attributes.push(rawAttribute(d))
     }
-  } catch (err) {
-    throw new MalformedError(`rule: ${(err as Error).message}`, err)
-  }
-  if (d.err !== null) throw new MalformedError(`rule: ${d.err.message}`, d.err)
-  return reorder(rule)
-}
-
-function reorder(r: Rule): Rule {
-  const out: Record<string, unknown> = {}
-  for (const key of INIT_KEYS) {
-    const v = (r as unknown as Record<string, unknown>)[key]
-    if (v !== undefined) out[key] = v
-  }
-  return out as unknown as Rule
+  })
+  return inKeyOrder(rule, INIT_KEYS)
 }
 
 /**
@@ -390,10 +365,7 @@ export class Rules {
   async list(filter: RuleFilter = {}): Promise<Rule[]> {
     const given = check.optionalObject('filter', filter)
     check.knownKeys('filter', given, ['family'])
-    const family =
-      given.family === undefined
-        ? AF_UNSPEC
-        : familyNumber('filter.family', given.family)
+    const family = optionalFamily('filter.family', given.family)
 
     // Strict checking: a zero header but for the family, no attributes.
     const header = Buffer.alloc(FIB_RULE_HDR)
