@@ -1,5 +1,7 @@
+import { Buffer } from 'node:buffer'
 import { randomInt } from 'node:crypto'
 import { constants } from 'node:os'
+import { performance } from 'node:perf_hooks'
 
 import {
   NativeConn,
@@ -162,6 +164,15 @@ const SLICE_MS = 2
 /** A pause between batches that shows the event loop turned. */
 const SLICE_GAP_MS = 0.25
 const ERRNO = constants.errno
+
+/**
+ * When the event loop last ran a callback of a Conn (a batch or an
+ * immediate): proof that timers and I/O had a turn since.
+ */
+let lastTurn = -Infinity
+
+/** How long replies read at once may be routed without a loop turn. */
+const TURN_MS = 1
 
 /**
  * Conns with a request pending or a `receive()` waiting. The batch
@@ -605,8 +616,7 @@ export class Conn {
     }
 
     // Most requests are answered inside sendmsg; reading the reply here
-    // spares it the trip through the I/O thread. It is still routed from
-    // the event loop, or a loop of awaited executes would never yield.
+    // spares it the trip through the I/O thread.
     const batch = this.#call(op, () => readAtOnce(native, datagram))
     if (batch === null) return false
     if (this.#inbox.length > 0) {
@@ -615,8 +625,25 @@ export class Conn {
       return true
     }
     this.#early.push(batch)
-    if (this.#early.length === 1) setImmediate(() => this.#routeEarly())
+    if (this.#early.length === 1) this.#scheduleEarly()
     return true
+  }
+
+  /**
+   * Routes the replies read at once after the calling code: in a
+   * microtask while the event loop had a turn less than `TURN_MS` ago,
+   * else from an immediate, so a loop of awaited executes still lets
+   * timers and I/O run every millisecond or so.
+   */
+  #scheduleEarly(): void {
+    if (performance.now() - lastTurn < TURN_MS) {
+      queueMicrotask(() => this.#routeEarly())
+      return
+    }
+    setImmediate(() => {
+      lastTurn = performance.now()
+      this.#routeEarly()
+    })
   }
 
   /** Routes batches read by `#transmit`, which precede any later one. */
@@ -644,8 +671,9 @@ export class Conn {
     acks: ExtAckJs[],
   ): void {
     if (this.#closed) return
+    const now = performance.now()
+    lastTurn = now
     if (this.#inbox.length === 0) {
-      const now = performance.now()
       // A gap since the last batch means the loop turned in between.
       if (now - this.#routedAt > SLICE_GAP_MS) this.#sliceStart = now
       if (now - this.#sliceStart < SLICE_MS) {
@@ -666,6 +694,7 @@ export class Conn {
   /** Routes held-back batches for one slice, then yields again. */
   #drainInbox(): void {
     this.#sliceStart = performance.now()
+    lastTurn = this.#sliceStart
     let next = 0
     while (next < this.#inbox.length && !this.#closed) {
       const b = this.#inbox[next++]
