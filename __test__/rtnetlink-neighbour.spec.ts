@@ -92,14 +92,6 @@ function fake(t: ExecutionContext, handler: Handler) {
   return { ...f, neighbours: new Neighbours(f.conn) }
 }
 
-/** The one request `action` sends through a Neighbours. */
-function sent(
-  t: ExecutionContext,
-  action: (neighbours: Neighbours) => Promise<unknown>,
-): Promise<Message> {
-  return sentBy(t, (conn) => action(new Neighbours(conn)))
-}
-
 test('decodeNeighbour reads the header and the attributes', (t) => {
   const n = decodeNeighbour(message(sampleNeighbour()))
 
@@ -199,21 +191,23 @@ test('an entry of an unknown family is a MalformedError', (t) => {
 })
 
 test('list sends a strict dump: zero header, no attributes', async (t) => {
-  const request = await sent(t, (n) => n.list())
+  const request = await sentBy(t, Neighbours, (n) => n.list())
 
   checkRequest(request, RTM_GETNEIGH, HeaderFlags.Dump)
   t.deepEqual(request.data, Buffer.alloc(12))
 })
 
 test('list filters by link in NDA_IFINDEX and by family', async (t) => {
-  const request = await sent(t, (n) => n.list({ index: 3, family: 'inet6' }))
+  const request = await sentBy(t, Neighbours, (n) =>
+    n.list({ index: 3, family: 'inet6' }),
+  )
 
   const want = new AttributeEncoder().uint32(NDA_IFINDEX, 3).encode()
   t.deepEqual(request.data, ndmsg({ family: 10 }, want))
 })
 
 test('list of proxy entries sets NTF_PROXY in the header', async (t) => {
-  const request = await sent(t, (n) => n.list({ proxy: true }))
+  const request = await sentBy(t, Neighbours, (n) => n.list({ proxy: true }))
 
   t.deepEqual(request.data, ndmsg({ family: 0, flags: 0x08 }))
 })
@@ -252,7 +246,7 @@ test('add encodes what decodeNeighbour decodes', async (t) => {
     state: ['REACHABLE'],
     flags: ['extern_learn', 'managed'],
   }
-  const request = await sent(t, (n) => n.add(init))
+  const request = await sentBy(t, Neighbours, (n) => n.add(init))
 
   checkRequest(
     request,
@@ -263,7 +257,7 @@ test('add encodes what decodeNeighbour decodes', async (t) => {
 })
 
 test('add makes a permanent entry unless told otherwise', async (t) => {
-  const request = await sent(t, (n) =>
+  const request = await sentBy(t, Neighbours, (n) =>
     n.add({ index: 3, address: '2001:db8::9', router: true }),
   )
 
@@ -282,7 +276,7 @@ test('a bridge entry is named by MAC, VLAN and remote', async (t) => {
     lladdr: '02:00:00:00:00:09',
     vlan: 10,
   }
-  const request = await sent(t, (n) => n.add(init))
+  const request = await sentBy(t, Neighbours, (n) => n.add(init))
 
   t.like(decodeNeighbour(request), {
     ...init,
@@ -292,7 +286,7 @@ test('a bridge entry is named by MAC, VLAN and remote', async (t) => {
 })
 
 test('a bridge entry may give its MAC as the address', async (t) => {
-  const request = await sent(t, (n) =>
+  const request = await sentBy(t, Neighbours, (n) =>
     n.delete({
       family: 'bridge',
       index: 6,
@@ -312,7 +306,7 @@ test('a bridge entry may give its MAC as the address', async (t) => {
 })
 
 test('replace sends NLM_F_REPLACE', async (t) => {
-  const request = await sent(t, (n) =>
+  const request = await sentBy(t, Neighbours, (n) =>
     n.replace({ index: 3, address: '192.0.2.9', lladdr: '02:00:00:00:00:01' }),
   )
 
@@ -321,7 +315,7 @@ test('replace sends NLM_F_REPLACE', async (t) => {
 
 test('delete sends the entry without state or lladdr', async (t) => {
   const listed = decodeNeighbour(message(sampleNeighbour()))
-  const request = await sent(t, (n) => n.delete(listed))
+  const request = await sentBy(t, Neighbours, (n) => n.delete(listed))
 
   checkRequest(request, RTM_DELNEIGH, HeaderFlags.Acknowledge)
   const want = new AttributeEncoder()
@@ -355,8 +349,8 @@ const badInits: BadArgument[] = [
 for (const bad of badInits) {
   const [what, , , name] = bad
   test(`add refuses ${what} with a ${name} naming the field`, async (t) => {
-    await refusedUnsent(t, bad, (conn, init) =>
-      new Neighbours(conn).add(init as NeighbourInit),
+    await refusedUnsent(t, Neighbours, bad, (neighbours, init) =>
+      neighbours.add(init as NeighbourInit),
     )
   })
 }

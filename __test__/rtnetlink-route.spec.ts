@@ -99,14 +99,6 @@ function fake(t: ExecutionContext, handler: Handler) {
   return { ...f, routes: new Routes(f.conn) }
 }
 
-/** The one request `action` sends through a Routes. */
-function sent(
-  t: ExecutionContext,
-  action: (routes: Routes) => Promise<unknown>,
-): Promise<Message> {
-  return sentBy(t, (conn) => action(new Routes(conn)))
-}
-
 test('decodeRoute reads the header and the modelled attributes', (t) => {
   const r = decodeRoute(message(sampleRoute()))
 
@@ -214,14 +206,14 @@ test('list rejects with a MalformedError for a garbled reply', async (t) => {
 })
 
 test('list sends a strict dump: zero header, no attributes', async (t) => {
-  const request = await sent(t, (routes) => routes.list())
+  const request = await sentBy(t, Routes, (routes) => routes.list())
 
   checkRequest(request, RTM_GETROUTE, HeaderFlags.Dump)
   t.deepEqual(request.data, Buffer.alloc(12))
 })
 
 test('list filters by table and link in RTA_TABLE and RTA_OIF', async (t) => {
-  const request = await sent(t, (routes) =>
+  const request = await sentBy(t, Routes, (routes) =>
     routes.list({ family: 'inet6', table: 'main', index: 4 }),
   )
 
@@ -291,7 +283,7 @@ test('add encodes what decodeRoute decodes', async (t) => {
     preferredSource: '192.0.2.1',
     metrics: { mtu: 1400, congctl: 'reno' },
   }
-  const request = await sent(t, (routes) => routes.add(init))
+  const request = await sentBy(t, Routes, (routes) => routes.add(init))
 
   checkRequest(
     request,
@@ -307,7 +299,7 @@ test('add encodes what decodeRoute decodes', async (t) => {
 })
 
 test('add defaults to table main, protocol boot, link scope', async (t) => {
-  const request = await sent(t, (routes) =>
+  const request = await sentBy(t, Routes, (routes) =>
     routes.add({ destination: '198.18.5.0/24', index: 3 }),
   )
 
@@ -321,7 +313,7 @@ test('add defaults to table main, protocol boot, link scope', async (t) => {
 })
 
 test('a table over 255 goes in RTA_TABLE only', async (t) => {
-  const request = await sent(t, (routes) =>
+  const request = await sentBy(t, Routes, (routes) =>
     routes.add({ destination: '198.18.5.0/24', index: 3, table: 1000 }),
   )
 
@@ -334,7 +326,7 @@ test('multipath next hops round-trip with weights and flags', async (t) => {
     { gateway: '192.0.2.2', index: 3, weight: 1, flags: [] },
     { gateway: '192.0.2.3', index: 4, weight: 256, flags: ['onlink'] },
   ]
-  const request = await sent(t, (routes) =>
+  const request = await sentBy(t, Routes, (routes) =>
     routes.replace({ destination: '198.18.6.0/24', nexthops }),
   )
 
@@ -345,7 +337,7 @@ test('multipath next hops round-trip with weights and flags', async (t) => {
 })
 
 test('an IPv6 gateway of an IPv4 route goes in RTA_VIA', async (t) => {
-  const request = await sent(t, (routes) =>
+  const request = await sentBy(t, Routes, (routes) =>
     routes.add({ destination: '198.18.7.0/24', gateway: '2001:db8::2' }),
   )
 
@@ -355,7 +347,7 @@ test('an IPv6 gateway of an IPv4 route goes in RTA_VIA', async (t) => {
 })
 
 test('the family of a default route comes from its gateway', async (t) => {
-  const request = await sent(t, (routes) =>
+  const request = await sentBy(t, Routes, (routes) =>
     routes.add({ destination: 'default', gateway: '2001:db8::1' }),
   )
 
@@ -363,7 +355,7 @@ test('the family of a default route comes from its gateway', async (t) => {
 })
 
 test('delete leaves type and protocol open and scope nowhere', async (t) => {
-  const request = await sent(t, (routes) =>
+  const request = await sentBy(t, Routes, (routes) =>
     routes.delete({ destination: '198.18.1.0/24' }),
   )
 
@@ -378,7 +370,7 @@ test('delete leaves type and protocol open and scope nowhere', async (t) => {
 
 test('a decoded route can be passed back to delete', async (t) => {
   const route = decodeRoute(message(sampleRoute()))
-  const request = await sent(t, (routes) => routes.delete(route))
+  const request = await sentBy(t, Routes, (routes) => routes.delete(route))
 
   t.deepEqual(decodeRoute(request), route)
 })
@@ -434,8 +426,8 @@ const badInits: BadArgument[] = [
 for (const bad of badInits) {
   const [what, , , name] = bad
   test(`add refuses ${what} with a ${name} naming the field`, async (t) => {
-    await refusedUnsent(t, bad, (conn, init) =>
-      new Routes(conn).add(init as RouteInit),
+    await refusedUnsent(t, Routes, bad, (routes, init) =>
+      routes.add(init as RouteInit),
     )
   })
 }

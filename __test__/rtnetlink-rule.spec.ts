@@ -89,14 +89,6 @@ function fake(t: ExecutionContext, handler: Handler) {
   return { ...f, rules: new Rules(f.conn) }
 }
 
-/** The one request `action` sends through a Rules. */
-function sent(
-  t: ExecutionContext,
-  action: (rules: Rules) => Promise<unknown>,
-): Promise<Message> {
-  return sentBy(t, (conn) => action(new Rules(conn)))
-}
-
 test('decodeRule reads the header and the attributes', (t) => {
   const r = decodeRule(message(sampleRule()))
 
@@ -150,14 +142,16 @@ test('a source of the wrong size is a MalformedError', (t) => {
 })
 
 test('list sends a strict dump: a bare zero header', async (t) => {
-  const request = await sent(t, (rules) => rules.list())
+  const request = await sentBy(t, Rules, (rules) => rules.list())
 
   checkRequest(request, RTM_GETRULE, HeaderFlags.Dump)
   t.deepEqual(request.data, Buffer.alloc(12))
 })
 
 test('list by family sets only the family', async (t) => {
-  const request = await sent(t, (rules) => rules.list({ family: 'inet6' }))
+  const request = await sentBy(t, Rules, (rules) =>
+    rules.list({ family: 'inet6' }),
+  )
 
   t.deepEqual(request.data, ruleHdr({ family: 10 }))
 })
@@ -197,7 +191,7 @@ test('add encodes what decodeRule decodes', async (t) => {
     flags: ['invert'],
     protocol: 'static',
   }
-  const request = await sent(t, (rules) => rules.add(init))
+  const request = await sentBy(t, Rules, (rules) => rules.add(init))
 
   checkRequest(
     request,
@@ -208,8 +202,10 @@ test('add encodes what decodeRule decodes', async (t) => {
 })
 
 test('add defaults to table main; delete leaves table open', async (t) => {
-  const added = await sent(t, (rules) => rules.add({ priority: 5 }))
-  const deleted = await sent(t, (rules) => rules.delete({ priority: 5 }))
+  const added = await sentBy(t, Rules, (rules) => rules.add({ priority: 5 }))
+  const deleted = await sentBy(t, Rules, (rules) =>
+    rules.delete({ priority: 5 }),
+  )
 
   t.like(decodeRule(added), { table: 254, action: 'to_tbl' })
   checkRequest(deleted, RTM_DELRULE, HeaderFlags.Acknowledge)
@@ -217,7 +213,7 @@ test('add defaults to table main; delete leaves table open', async (t) => {
 })
 
 test('a rule of another action gets no default table', async (t) => {
-  const added = await sent(t, (rules) =>
+  const added = await sentBy(t, Rules, (rules) =>
     rules.add({ priority: 5, action: 'blackhole' }),
   )
 
@@ -238,8 +234,8 @@ const badInits: BadArgument[] = [
 for (const bad of badInits) {
   const [what, , , name] = bad
   test(`add refuses ${what} with a ${name} naming the field`, async (t) => {
-    await refusedUnsent(t, bad, (conn, init) =>
-      new Rules(conn).add(init as RuleInit),
+    await refusedUnsent(t, Rules, bad, (rules, init) =>
+      rules.add(init as RuleInit),
     )
   })
 }

@@ -19,17 +19,21 @@ export function fakeRoute(t: ExecutionContext, handler: Handler) {
   return f
 }
 
+/** A collection class: `Routes`, `Rules`, `Neighbours`, ... */
+export type CollectionClass<C> = new (conn: Conn) => C
+
 /**
- * The one request `action` sends over a fake Conn, which refuses it with
- * `EPERM` so that `action` ends there.
+ * The one request `action` sends through a `Class` over a fake Conn,
+ * which refuses it with `EPERM` so that `action` ends there.
  */
-export async function sentBy(
+export async function sentBy<C>(
   t: ExecutionContext,
-  action: (conn: Conn) => Promise<unknown>,
+  Class: CollectionClass<C>,
+  action: (collection: C) => Promise<unknown>,
 ): Promise<Message> {
   const f = fakeRoute(t, () => errorReply('EPERM'))
 
-  await caught(() => action(f.conn))
+  await caught(() => action(new Class(f.conn)))
   t.is(f.requests.length, 1)
   return f.requests[0]
 }
@@ -47,18 +51,19 @@ export type BadArgument = [
 ]
 
 /**
- * Asserts that `action` over a fake Conn throws `bad`'s error with a
- * `code` and a message naming the field, and sends nothing.
+ * Asserts that `action` on a `Class` over a fake Conn throws `bad`'s
+ * error with a `code` and a message naming the field, and sends nothing.
  */
-export async function refusedUnsent(
+export async function refusedUnsent<C>(
   t: ExecutionContext,
+  Class: CollectionClass<C>,
   bad: BadArgument,
-  action: (conn: Conn, value: unknown) => Promise<unknown>,
+  action: (collection: C, value: unknown) => Promise<unknown>,
 ): Promise<void> {
   const [, value, pattern, name] = bad
   const f = fakeRoute(t, () => null)
 
-  const err = (await caught(() => action(f.conn, value))) as Error
+  const err = (await caught(() => action(new Class(f.conn), value))) as Error
 
   t.is(err.name, name)
   t.regex(err.message, pattern)
