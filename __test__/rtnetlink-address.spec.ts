@@ -5,7 +5,7 @@
 import test from 'ava'
 import { NetlinkError } from '../index'
 import { dialFake } from '../testing'
-import { RouteConn, decodeAddress } from '../rtnetlink'
+import { Addresses, RouteConn, decodeAddress } from '../rtnetlink'
 import { caught } from './helpers/conn'
 import {
   decodesOrIsMalformed,
@@ -182,4 +182,9 @@ test('decodeAddress rejects a cut-short message', (t) => {
 
 test('decodeAddress rejects a malformed attribute', (t) => {
   garbageIsMalformed(t, decodeAddress, Buffer.alloc(8), /^address on 0: /)
+})
+
+test('new Addresses refuses something that is not a Conn', (t) => {
+  t.throws(() => new Addresses(undefined as never), { instanceOf: TypeError })
+  t.throws(() => new Addresses({} as never), { message: /conn must be a Conn/ })
 })

@@ -6,7 +6,7 @@
 import test from 'ava'
 import { NetlinkError } from '../index'
 import { dialFake } from '../testing'
-import { RouteConn, decodeLink } from '../rtnetlink'
+import { Links, RouteConn, decodeLink } from '../rtnetlink'
 import { caught } from './helpers/conn'
 import {
   decodesOrIsMalformed,
@@ -352,4 +352,9 @@ test('decodeLink rejects a cut-short message with MalformedError', (t) => {
 
 test('decodeLink rejects a malformed attribute with MalformedError', (t) => {
   garbageIsMalformed(t, decodeLink, Buffer.alloc(16), /^link 0: attribute/)
+})
+
+test('new Links refuses something that is not a Conn', (t) => {
+  t.throws(() => new Links(undefined as never), { instanceOf: TypeError })
+  t.throws(() => new Links({} as never), { message: /conn must be a Conn/ })
 })

@@ -7,6 +7,7 @@ import { AttributeDecoder, AttributeEncoder } from '../attribute'
 import type { Conn } from '../conn'
 import type { Message } from '../message'
 import * as check from '../validate'
+import { checkConn } from './arguments'
 import {
   familyName,
   formatIP,
@@ -183,11 +184,14 @@ export function decodeAddress(m: Message): Address {
  * `NetlinkError`, extended acknowledgement included.
  */
 export class Addresses {
-  #conn: Conn
+  readonly #conn: Conn
 
-  /** Addresses spoken for over `conn`, a `NETLINK_ROUTE` Conn. */
+  /**
+   * Addresses spoken for over `conn`, a `NETLINK_ROUTE` Conn; throws a
+   * TypeError for anything else.
+   */
   constructor(conn: Conn) {
-    this.#conn = conn
+    this.#conn = checkConn(conn)
   }
 
   /** Lists addresses, like `ip addr show`. */

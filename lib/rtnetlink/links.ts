@@ -7,6 +7,7 @@ import { closeSync, openSync } from 'node:fs'
 import { AttributeEncoder } from '../attribute'
 import type { Conn } from '../conn'
 import * as check from '../validate'
+import { checkConn } from './arguments'
 import { writeI32, writeU32 } from './host-order'
 import { parseMAC } from './ip'
 import {
@@ -107,11 +108,14 @@ const MAX_NAME = 15
  * included, and with `EBADF` once the Conn is closed.
  */
 export class Links {
-  #conn: Conn
+  readonly #conn: Conn
 
-  /** Links spoken for over `conn`, a `NETLINK_ROUTE` Conn. */
+  /**
+   * Links spoken for over `conn`, a `NETLINK_ROUTE` Conn; throws a
+   * TypeError for anything else.
+   */
   constructor(conn: Conn) {
-    this.#conn = conn
+    this.#conn = checkConn(conn)
   }
 
   /** Lists the links, like `ip -d link show`. */
