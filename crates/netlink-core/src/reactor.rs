@@ -9,6 +9,7 @@
 //! reaches the consumer once reading resumes below `RESUME_BYTES`.
 
 use std::collections::HashMap;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard};
 
@@ -311,9 +312,12 @@ fn run(reactor: Result<&'static Reactor>) {
                 reactor.resume_paused();
                 continue;
             }
-            let entry = reactor.entries.lock().unwrap().get(&token).cloned();
+            let entries = reactor.entries.lock();
+            let entries = entries.unwrap_or_else(|e| e.into_inner());
+            let entry = entries.get(&token).cloned();
+            drop(entries);
             if let Some(entry) = entry {
-                reactor.serve(&entry, &mut builder);
+                reactor.serve_or_recover(&entry, &mut builder);
             }
         }
     }
@@ -367,6 +371,31 @@ impl Reactor {
         let socket = entry.socket.read().unwrap_or_else(|e| e.into_inner());
         if let Some(socket) = socket.as_ref() {
             arm(self.epoll, socket.fd(), entry.id, readable);
+        }
+    }
+
+    /// `serve`, surviving a panic: this thread reads every socket in the
+    /// process, so one socket's fault must not stop the others. The burst
+    /// is lost; its consumer is handed an overrun record instead, which
+    /// it reports like any other loss (`ENOBUFS`).
+    fn serve_or_recover(&self, entry: &Arc<Entry>, builder: &mut BatchBuilder) {
+        let served = panic::catch_unwind(AssertUnwindSafe(|| {
+            self.serve(entry, builder);
+        }));
+        if served.is_ok() {
+            return;
+        }
+
+        *builder = BatchBuilder::new(BATCH_BYTES, false);
+        entry.stats.overruns.fetch_add(1, Ordering::Relaxed);
+        let mut lost = BatchBuilder::new(0, false);
+        lost.push_overrun();
+        let batch = lost.take();
+        entry.unreleased.fetch_add(batch.bytes(), Ordering::AcqRel);
+        let told =
+            panic::catch_unwind(AssertUnwindSafe(|| entry.sink.deliver(batch)));
+        if !matches!(told, Ok(true)) {
+            close(entry, self);
         }
     }
 
@@ -600,6 +629,57 @@ mod tests {
         drop(registration);
         assert_eq!(stats_before, 0);
         assert!(batches.recv_timeout(Duration::from_millis(50)).is_err());
+    }
+
+    /// Panics on its first batch, then passes batches on.
+    struct PanickingSink(Mutex<(bool, mpsc::Sender<Batch>)>);
+
+    impl Sink for PanickingSink {
+        fn deliver(&self, batch: Batch) -> bool {
+            let mut state = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            if !state.0 {
+                state.0 = true;
+                drop(state);
+                panic!("a sink that fails once");
+            }
+            state.1.send(batch).is_ok()
+        }
+    }
+
+    #[test]
+    fn a_panic_while_serving_is_an_overrun_and_reading_goes_on() {
+        let socket = NlSocket::open(&SocketConfig {
+            family: libc::NETLINK_ROUTE,
+            ..SocketConfig::default()
+        })
+        .unwrap();
+        let (tx, batches) = mpsc::channel();
+        let options = Options {
+            accept_userspace: false,
+            raw: false,
+        };
+        let sink = Box::new(PanickingSink(Mutex::new((false, tx))));
+        let registration = register(socket, options, sink).unwrap();
+
+        // The first batch is lost to the panic, and reported.
+        dump_links(&registration, 1);
+        let wait = Duration::from_secs(5);
+        let first = batches.recv_timeout(wait).unwrap();
+        assert_eq!(first.record(0)[field::KIND], kind::OVERRUN);
+        assert_eq!(registration.stats().overruns.load(Ordering::Relaxed), 1);
+
+        // The thread lives on and serves the next request.
+        dump_links(&registration, 2);
+        loop {
+            let batch = batches.recv_timeout(wait).unwrap();
+            registration.release(batch.bytes());
+            let last = batch.record(batch.len() - 1);
+            if last[field::SEQUENCE] == 2
+                && last[field::TYPE_FLAGS] & 0xffff == NLMSG_DONE as u32
+            {
+                break;
+            }
+        }
     }
 
     #[test]
