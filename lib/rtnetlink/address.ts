@@ -4,10 +4,9 @@
  * and deletes them.
  */
 import { AttributeDecoder, AttributeEncoder } from '../attribute'
-import type { Conn } from '../conn'
 import type { Message } from '../message'
 import * as check from '../validate'
-import { checkConn } from './arguments'
+import { Collection } from './collection'
 import {
   familyName,
   formatIP,
@@ -183,17 +182,7 @@ export function decodeAddress(m: Message): Address {
  * concurrently with the others; each rejects with the kernel's
  * `NetlinkError`, extended acknowledgement included.
  */
-export class Addresses {
-  readonly #conn: Conn
-
-  /**
-   * Addresses spoken for over `conn`, a `NETLINK_ROUTE` Conn; throws a
-   * TypeError for anything else.
-   */
-  constructor(conn: Conn) {
-    this.#conn = checkConn(conn)
-  }
-
+export class Addresses extends Collection {
   /** Lists addresses, like `ip addr show`. */
   async list(filter: AddressFilter = {}): Promise<Address[]> {
     const given = check.optionalObject('filter', filter)
@@ -208,7 +197,7 @@ export class Addresses {
     const family = optionalFamily('filter.family', given.family)
 
     const header = ifaddrmsg(family, 0, 0, 0, index)
-    const replies = await dump(this.#conn, RTM_GETADDR, header)
+    const replies = await dump(this.conn, RTM_GETADDR, header)
     const want = familyName(family)
     return replies
       .filter((m) => m.header.type === RTM_NEWADDR)
@@ -223,19 +212,19 @@ export class Addresses {
   /** Adds an address; fails with `EEXIST` if the link has it. */
   async add(address: AddressInit): Promise<void> {
     const data = encodeAddress('address', address)
-    await change(this.#conn, RTM_NEWADDR, CREATE, data)
+    await change(this.conn, RTM_NEWADDR, CREATE, data)
   }
 
   /** Adds an address, or changes it if the link has it. */
   async replace(address: AddressInit): Promise<void> {
     const data = encodeAddress('address', address)
-    await change(this.#conn, RTM_NEWADDR, REPLACE, data)
+    await change(this.conn, RTM_NEWADDR, REPLACE, data)
   }
 
   /** Deletes an address, named by link index, address and prefix. */
   async delete(address: AddressInit): Promise<void> {
     const data = encodeAddress('address', address)
-    await change(this.#conn, RTM_DELADDR, 0, data)
+    await change(this.conn, RTM_DELADDR, 0, data)
   }
 }
 

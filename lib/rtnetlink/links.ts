@@ -5,9 +5,8 @@
 import { closeSync, openSync } from 'node:fs'
 
 import { AttributeEncoder } from '../attribute'
-import type { Conn } from '../conn'
 import * as check from '../validate'
-import { checkConn } from './arguments'
+import { Collection } from './collection'
 import { writeI32, writeU32 } from './host-order'
 import { parseMAC } from './ip'
 import {
@@ -107,17 +106,7 @@ const MAX_NAME = 15
  * rejects with the kernel's `NetlinkError`, extended acknowledgement
  * included, and with `EBADF` once the Conn is closed.
  */
-export class Links {
-  readonly #conn: Conn
-
-  /**
-   * Links spoken for over `conn`, a `NETLINK_ROUTE` Conn; throws a
-   * TypeError for anything else.
-   */
-  constructor(conn: Conn) {
-    this.#conn = checkConn(conn)
-  }
-
+export class Links extends Collection {
   /** Lists the links, like `ip -d link show`. */
   async list(filter: LinkFilter = {}): Promise<Link[]> {
     const given = check.optionalObject('filter', filter)
@@ -136,7 +125,7 @@ export class Links {
     if (kind !== undefined) {
       attrs.nested(IFLA_LINKINFO, (e) => e.string(IFLA_INFO_KIND, kind))
     }
-    const replies = await dump(this.#conn, RTM_GETLINK, body(0, 0, 0, attrs))
+    const replies = await dump(this.conn, RTM_GETLINK, body(0, 0, 0, attrs))
 
     return replies
       .filter((m) => m.header.type === RTM_NEWLINK)
@@ -153,7 +142,7 @@ export class Links {
     const attrs = new AttributeEncoder()
     const index = refIndex('link', ref, attrs)
     const reply = await getOne(
-      this.#conn,
+      this.conn,
       RTM_GETLINK,
       body(index, 0, 0, attrs),
     )
@@ -174,7 +163,7 @@ export class Links {
     const fds: number[] = []
     try {
       const data = encodeLink('link', init, fds)
-      await change(this.#conn, RTM_NEWLINK, CREATE, data)
+      await change(this.conn, RTM_NEWLINK, CREATE, data)
     } finally {
       for (const fd of fds) closeSync(fd)
     }
@@ -196,7 +185,7 @@ export class Links {
     const fds: number[] = []
     try {
       const data = encodeLink('changes', { ...init, index }, fds)
-      await change(this.#conn, RTM_NEWLINK, 0, data)
+      await change(this.conn, RTM_NEWLINK, 0, data)
     } finally {
       for (const fd of fds) closeSync(fd)
     }
@@ -206,7 +195,7 @@ export class Links {
   async delete(ref: LinkRef): Promise<void> {
     const attrs = new AttributeEncoder()
     const index = refIndex('link', ref, attrs)
-    await change(this.#conn, RTM_DELLINK, 0, body(index, 0, 0, attrs))
+    await change(this.conn, RTM_DELLINK, 0, body(index, 0, 0, attrs))
   }
 }
 

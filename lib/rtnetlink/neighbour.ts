@@ -7,10 +7,10 @@
 import { isIP } from 'node:net'
 
 import { AttributeEncoder } from '../attribute'
-import type { Conn } from '../conn'
 import type { Message } from '../message'
 import * as check from '../validate'
-import { checkConn, messageData } from './arguments'
+import { messageData } from './arguments'
+import { Collection } from './collection'
 import { RTM_DELNEIGH, RTM_GETNEIGH, RTM_NEWNEIGH } from './constants'
 import { bitNames, bitsOf, type BitTable } from './enum'
 import { readI32, readU16, readU32, writeI32, writeU16 } from './host-order'
@@ -473,14 +473,7 @@ function stateBits(value: unknown): number {
  * one request on the Conn, and fails with the Conn's `EBADF` once it is
  * closed. The collection holds no state of its own.
  */
-export class Neighbours {
-  readonly #conn: Conn
-
-  /** Wraps `conn`, a `NETLINK_ROUTE` Conn opened with `strict: true`. */
-  constructor(conn: Conn) {
-    this.#conn = checkConn(conn)
-  }
-
+export class Neighbours extends Collection {
   /**
    * Lists every IPv4 and IPv6 neighbour entry, as
    * `ip neigh show nud all` does (plain `ip neigh show` hides the NOARP
@@ -522,7 +515,7 @@ export class Neighbours {
     const e = new AttributeEncoder()
     if (index !== undefined) e.uint32(NDA_IFINDEX, index)
     const body = Buffer.concat([header, e.encode()])
-    const messages = await dump(this.#conn, RTM_GETNEIGH, body)
+    const messages = await dump(this.conn, RTM_GETNEIGH, body)
 
     const out: Neighbour[] = []
     for (const m of messages) {
@@ -545,7 +538,7 @@ export class Neighbours {
    */
   async add(init: NeighbourInit): Promise<void> {
     const body = encodeNeighbour(init, 'add')
-    await change(this.#conn, RTM_NEWNEIGH, CREATE, body)
+    await change(this.conn, RTM_NEWNEIGH, CREATE, body)
   }
 
   /**
@@ -554,7 +547,7 @@ export class Neighbours {
    */
   async replace(init: NeighbourInit): Promise<void> {
     const body = encodeNeighbour(init, 'replace')
-    await change(this.#conn, RTM_NEWNEIGH, REPLACE, body)
+    await change(this.conn, RTM_NEWNEIGH, REPLACE, body)
   }
 
   /**
@@ -565,6 +558,6 @@ export class Neighbours {
    */
   async delete(init: NeighbourInit): Promise<void> {
     const body = encodeNeighbour(init, 'delete')
-    await change(this.#conn, RTM_DELNEIGH, 0, body)
+    await change(this.conn, RTM_DELNEIGH, 0, body)
   }
 }

@@ -5,11 +5,11 @@
  * `route-encode.ts`'s part).
  */
 import { AttributeDecoder, AttributeEncoder } from '../attribute'
-import type { Conn } from '../conn'
 import { NetlinkError } from '../errors'
 import type { Message } from '../message'
 import * as check from '../validate'
-import { U32, checkConn, messageData } from './arguments'
+import { U32, messageData } from './arguments'
+import { Collection } from './collection'
 import { RTM_DELROUTE, RTM_GETROUTE, RTM_NEWROUTE } from './constants'
 import { bitNames, nameOf, numberOf } from './enum'
 import { readU16, readU32, writeU32 } from './host-order'
@@ -495,14 +495,7 @@ export function routeKey(r: Route): string {
  * Conn, and fails with the Conn's `EBADF` once it is closed. The
  * collection holds no state of its own.
  */
-export class Routes {
-  readonly #conn: Conn
-
-  /** Wraps `conn`, a `NETLINK_ROUTE` Conn opened with `strict: true`. */
-  constructor(conn: Conn) {
-    this.#conn = checkConn(conn)
-  }
-
+export class Routes extends Collection {
   /**
    * Lists the routes of every table (as `ip route show table all`), or
    * those `filter` selects. The kernel filters by family, table and
@@ -535,7 +528,7 @@ export class Routes {
 
     let messages: Message[]
     try {
-      messages = await dump(this.#conn, RTM_GETROUTE, body)
+      messages = await dump(this.conn, RTM_GETROUTE, body)
     } catch (err) {
       if (table !== undefined && isENOENT(err)) return []
       throw err
@@ -594,7 +587,7 @@ export class Routes {
     optionalU32(e, RTA_MARK, 'options.mark', given.mark)
 
     const body = Buffer.concat([header, e.encode()])
-    const reply = await getOne(this.#conn, RTM_GETROUTE, body)
+    const reply = await getOne(this.conn, RTM_GETROUTE, body)
     if (reply === undefined || reply.header.type !== RTM_NEWROUTE) {
       throw new MalformedError('route get: the kernel sent no route')
     }
@@ -609,7 +602,7 @@ export class Routes {
    */
   async add(init: RouteInit): Promise<void> {
     const body = encodeRoute(init, 'add')
-    await change(this.#conn, RTM_NEWROUTE, CREATE, body)
+    await change(this.conn, RTM_NEWROUTE, CREATE, body)
   }
 
   /**
@@ -619,7 +612,7 @@ export class Routes {
    */
   async replace(init: RouteInit): Promise<void> {
     const body = encodeRoute(init, 'replace')
-    await change(this.#conn, RTM_NEWROUTE, REPLACE, body)
+    await change(this.conn, RTM_NEWROUTE, REPLACE, body)
   }
 
   /**
@@ -629,7 +622,7 @@ export class Routes {
    */
   async delete(init: RouteInit): Promise<void> {
     const body = encodeRoute(init, 'delete')
-    await change(this.#conn, RTM_DELROUTE, 0, body)
+    await change(this.conn, RTM_DELROUTE, 0, body)
   }
 }
 

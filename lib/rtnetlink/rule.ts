@@ -4,10 +4,10 @@
  * the collection that lists, adds and deletes them.
  */
 import { AttributeEncoder } from '../attribute'
-import type { Conn } from '../conn'
 import type { Message } from '../message'
 import * as check from '../validate'
-import { U32, checkConn, messageData } from './arguments'
+import { U32, messageData } from './arguments'
+import { Collection } from './collection'
 import { RTM_DELRULE, RTM_GETRULE, RTM_NEWRULE } from './constants'
 import { bitNames, bitsOf, nameOf, numberOf, type BitTable } from './enum'
 import { readU32, writeU32 } from './host-order'
@@ -348,14 +348,7 @@ function encodeRule(value: unknown, adding: boolean): Buffer {
  * request on the Conn, and fails with the Conn's `EBADF` once it is
  * closed. The collection holds no state of its own.
  */
-export class Rules {
-  readonly #conn: Conn
-
-  /** Wraps `conn`, a `NETLINK_ROUTE` Conn opened with `strict: true`. */
-  constructor(conn: Conn) {
-    this.#conn = checkConn(conn)
-  }
-
+export class Rules extends Collection {
   /**
    * Lists the IPv4 and IPv6 rules (or one family's), in the kernel's
    * order, as `ip rule show` and `ip -6 rule show`. The kernel filters by
@@ -370,7 +363,7 @@ export class Rules {
     // Strict checking: a zero header but for the family, no attributes.
     const header = Buffer.alloc(FIB_RULE_HDR)
     header[0] = family
-    const messages = await dump(this.#conn, RTM_GETRULE, header)
+    const messages = await dump(this.conn, RTM_GETRULE, header)
 
     const rules: Rule[] = []
     for (const m of messages) {
@@ -391,7 +384,7 @@ export class Rules {
    */
   async add(init: RuleInit): Promise<void> {
     const body = encodeRule(init, true)
-    await change(this.#conn, RTM_NEWRULE, CREATE, body)
+    await change(this.conn, RTM_NEWRULE, CREATE, body)
   }
 
   /**
@@ -400,6 +393,6 @@ export class Rules {
    */
   async delete(init: RuleInit): Promise<void> {
     const body = encodeRule(init, false)
-    await change(this.#conn, RTM_DELRULE, 0, body)
+    await change(this.conn, RTM_DELRULE, 0, body)
   }
 }
