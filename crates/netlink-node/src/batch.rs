@@ -3,13 +3,13 @@
 
 use std::panic::{self, AssertUnwindSafe};
 
-use napi::bindgen_prelude::{BigInt, Buffer, FnArgs, Uint32Array};
+use napi::bindgen_prelude::{BigInt, Buffer, FnArgs};
 use napi_derive::napi;
 use netlink_core::ack::{ExtAck, Policy};
 use netlink_core::batch::{field, kind, Batch, BatchBuilder, RECORD_LEN};
 use netlink_core::socket::Datagram;
 
-use crate::buffer::Bytes;
+use crate::buffer::{Bytes, Words};
 use crate::panic::Point;
 
 /// The policy of the attribute at fault (`NLMSGERR_ATTR_POLICY`).
@@ -40,7 +40,7 @@ pub struct ExtAckJs {
 }
 
 /// The arguments the batch callback is called with, spread.
-pub type BatchArgs = FnArgs<(Bytes, Uint32Array, Vec<ExtAckJs>)>;
+pub type BatchArgs = FnArgs<(Bytes, Words, Vec<ExtAckJs>)>;
 
 /// A batch read on the JavaScript thread, returned rather than called
 /// back with.
@@ -48,7 +48,8 @@ pub type BatchArgs = FnArgs<(Bytes, Uint32Array, Vec<ExtAckJs>)>;
 pub struct BatchJs {
     #[napi(ts_type = "Buffer")]
     pub data: Bytes,
-    pub records: Uint32Array,
+    #[napi(ts_type = "Uint32Array")]
+    pub records: Words,
     pub ext_acks: Vec<ExtAckJs>,
 }
 
@@ -58,7 +59,7 @@ pub fn to_object(batch: Batch) -> BatchJs {
     crate::panic::at(Point::Batch);
     BatchJs {
         data: Bytes(batch.data),
-        records: Uint32Array::new(batch.records),
+        records: Words(batch.records),
         ext_acks: batch.ext_acks.into_iter().map(ext_ack).collect(),
     }
 }
@@ -79,7 +80,7 @@ pub fn overrun() -> BatchJs {
     records[field::ERRNO] = libc::ENOBUFS as u32;
     BatchJs {
         data: Bytes(Vec::new()),
-        records: Uint32Array::new(records),
+        records: Words(records),
         ext_acks: Vec::new(),
     }
 }
