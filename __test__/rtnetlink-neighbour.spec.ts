@@ -32,6 +32,7 @@ import { caught, dialIn } from './helpers/conn'
 import {
   decodesOrIsMalformed,
   garbageIsMalformed,
+  isMalformed,
   messageOf,
   truncatedIsMalformed,
 } from './helpers/decoders'
@@ -170,24 +171,17 @@ test('an address of the wrong size is a MalformedError', (t) => {
   const attrs = new AttributeEncoder()
     .bytes(NDA_DST, Buffer.alloc(16))
     .encode()
+  const data = ndmsg({ family: 2 }, attrs)
 
-  t.throws(() => decodeNeighbour(message(ndmsg({ family: 2 }, attrs))), {
-    instanceOf: MalformedError,
-    message: /NDA_DST of 16 bytes/,
-  })
+  isMalformed(t, decodeNeighbour, data, /NDA_DST of 16 bytes/)
 })
 
 test('an entry without an address is a MalformedError', (t) => {
-  t.throws(() => decodeNeighbour(message(ndmsg({ family: 2 }))), {
-    instanceOf: MalformedError,
-  })
+  isMalformed(t, decodeNeighbour, ndmsg({ family: 2 }))
 })
 
 test('an entry of an unknown family is a MalformedError', (t) => {
-  t.throws(() => decodeNeighbour(message(ndmsg({ family: 29 }))), {
-    instanceOf: MalformedError,
-    message: /family 29/,
-  })
+  isMalformed(t, decodeNeighbour, ndmsg({ family: 29 }), /family 29/)
 })
 
 test('list sends a strict dump: zero header, no attributes', async (t) => {

@@ -34,6 +34,7 @@ import { caught, dialIn } from './helpers/conn'
 import {
   decodesOrIsMalformed,
   garbageIsMalformed,
+  isMalformed,
   messageOf,
   truncatedIsMalformed,
 } from './helpers/decoders'
@@ -167,23 +168,15 @@ test('a gateway of the wrong size is a MalformedError', (t) => {
     .bytes(RTA_GATEWAY, Buffer.from([1, 2, 3]))
     .encode()
 
-  t.throws(() => decodeRoute(message(rtmsg({}, attrs))), {
-    instanceOf: MalformedError,
-    message: /RTA_GATEWAY of 3 bytes/,
-  })
+  isMalformed(t, decodeRoute, rtmsg({}, attrs), /RTA_GATEWAY of 3 bytes/)
 })
 
 test('a prefix length over the family size is a MalformedError', (t) => {
-  t.throws(() => decodeRoute(message(rtmsg({ dstLength: 33 }))), {
-    instanceOf: MalformedError,
-  })
+  isMalformed(t, decodeRoute, rtmsg({ dstLength: 33 }))
 })
 
 test('a route of another family is a MalformedError', (t) => {
-  t.throws(() => decodeRoute(message(rtmsg({ family: 128 }))), {
-    instanceOf: MalformedError,
-    message: /family 128/,
-  })
+  isMalformed(t, decodeRoute, rtmsg({ family: 128 }), /family 128/)
 })
 
 test('a next hop running past RTA_MULTIPATH is a MalformedError', (t) => {
@@ -191,10 +184,7 @@ test('a next hop running past RTA_MULTIPATH is a MalformedError', (t) => {
   hop.writeUInt16LE(40, 0)
   const attrs = new AttributeEncoder().bytes(9, hop).encode()
 
-  t.throws(() => decodeRoute(message(rtmsg({}, attrs))), {
-    instanceOf: MalformedError,
-    message: /RTA_MULTIPATH/,
-  })
+  isMalformed(t, decodeRoute, rtmsg({}, attrs), /RTA_MULTIPATH/)
 })
 
 test('list rejects with a MalformedError for a garbled reply', async (t) => {

@@ -30,6 +30,7 @@ import { caught, dialIn } from './helpers/conn'
 import {
   decodesOrIsMalformed,
   garbageIsMalformed,
+  isMalformed,
   messageOf,
   truncatedIsMalformed,
 } from './helpers/decoders'
@@ -134,11 +135,9 @@ test('garbage attributes are a MalformedError', (t) => {
 
 test('a source of the wrong size is a MalformedError', (t) => {
   const attrs = new AttributeEncoder().bytes(FRA_SRC, Buffer.alloc(5)).encode()
+  const data = ruleHdr({ srcLength: 8 }, attrs)
 
-  t.throws(() => decodeRule(message(ruleHdr({ srcLength: 8 }, attrs))), {
-    instanceOf: MalformedError,
-    message: /FRA_SRC of 5 bytes/,
-  })
+  isMalformed(t, decodeRule, data, /FRA_SRC of 5 bytes/)
 })
 
 test('list sends a strict dump: a bare zero header', async (t) => {

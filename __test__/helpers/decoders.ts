@@ -96,6 +96,22 @@ export function truncatedIsMalformed(
 }
 
 /**
+ * Asserts that a message carrying `data` is a MalformedError whose
+ * message matches `pattern`.
+ */
+export function isMalformed(
+  t: ExecutionContext,
+  decode: Decoder,
+  data: Buffer,
+  pattern = /./,
+): void {
+  t.throws(() => decode(messageOf(data)), {
+    instanceOf: MalformedError,
+    message: pattern,
+  })
+}
+
+/**
  * Asserts that `header` followed by an attribute whose length runs past
  * the message is a MalformedError whose message matches `pattern`.
  */
@@ -106,10 +122,6 @@ export function garbageIsMalformed(
   pattern: RegExp,
 ): void {
   const garbage = Buffer.from([0xff, 0x00, 0x01, 0x00, 1, 2, 3])
-  const data = Buffer.concat([header, garbage])
 
-  t.throws(() => decode(messageOf(data)), {
-    instanceOf: MalformedError,
-    message: pattern,
-  })
+  isMalformed(t, decode, Buffer.concat([header, garbage]), pattern)
 }
