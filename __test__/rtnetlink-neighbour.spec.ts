@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process'
 import test, { type ExecutionContext } from 'ava'
 import { AttributeEncoder, HeaderFlags, NetlinkError } from '../index'
 import type { Message } from '../lib/message'
+import { writeI32, writeU16, writeU32 } from '../lib/rtnetlink/host-order'
 import {
   RTM_DELNEIGH,
   RTM_GETNEIGH,
@@ -59,8 +60,8 @@ interface NdMsg {
 function ndmsg(h: NdMsg, attrs: Buffer = Buffer.alloc(0)): Buffer {
   const b = Buffer.alloc(12)
   b[0] = h.family ?? 2
-  b.writeInt32LE(h.index ?? 0, 4)
-  b.writeUInt16LE(h.state ?? 0, 8)
+  writeI32(b, h.index ?? 0, 4)
+  writeU16(b, h.state ?? 0, 8)
   b[10] = h.flags ?? 0
   return Buffer.concat([b, attrs])
 }
@@ -74,10 +75,10 @@ const MAC = Buffer.from([2, 0, 0, 0, 0, 9])
 /** A reachable router 2001:db8::9 on link 3, as NDP reports it. */
 function sampleNeighbour(): Buffer {
   const cache = Buffer.alloc(16)
-  cache.writeUInt32LE(5, 0)
-  cache.writeUInt32LE(6, 4)
-  cache.writeUInt32LE(7, 8)
-  cache.writeUInt32LE(1, 12)
+  writeU32(cache, 5, 0)
+  writeU32(cache, 6, 4)
+  writeU32(cache, 7, 8)
+  writeU32(cache, 1, 12)
   const attrs = new AttributeEncoder()
     .bytes(NDA_DST, Buffer.from('20010db8000000000000000000000009', 'hex'))
     .bytes(NDA_LLADDR, MAC)
@@ -115,7 +116,7 @@ test('decodeNeighbour reads the header and the attributes', (t) => {
 test('a state of 0 is NONE and several bits are listed', (t) => {
   const none = decodeNeighbour(message(sampleNeighbour().fill(0, 8, 10)))
   const data = sampleNeighbour()
-  data.writeUInt16LE(0x40 | 0x80, 8)
+  writeU16(data, 0x40 | 0x80, 8)
 
   t.deepEqual(none.state, ['NONE'])
   t.deepEqual(decodeNeighbour(message(data)).state, ['NOARP', 'PERMANENT'])
@@ -208,7 +209,7 @@ test('list of proxy entries sets NTF_PROXY in the header', async (t) => {
 
 test('list also filters what the kernel sends', async (t) => {
   const elsewhere = sampleNeighbour()
-  elsewhere.writeInt32LE(4, 4)
+  writeI32(elsewhere, 4, 4)
   const { neighbours } = fake(t, () =>
     multipart([
       { header: { type: RTM_NEWNEIGH }, data: sampleNeighbour() },

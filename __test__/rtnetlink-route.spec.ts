@@ -5,6 +5,7 @@
 import test, { type ExecutionContext } from 'ava'
 import { AttributeEncoder, HeaderFlags, NetlinkError } from '../index'
 import type { Message } from '../lib/message'
+import { readU32, writeU16, writeU32 } from '../lib/rtnetlink/host-order'
 import {
   RTM_DELROUTE,
   RTM_GETROUTE,
@@ -70,7 +71,7 @@ function rtmsg(h: RtMsg, attrs: Buffer = Buffer.alloc(0)): Buffer {
   b[5] = h.protocol ?? 0
   b[6] = h.scope ?? 0
   b[7] = h.type ?? 0
-  b.writeUInt32LE(h.flags ?? 0, 8)
+  writeU32(b, h.flags ?? 0, 8)
   return Buffer.concat([b, attrs])
 }
 
@@ -181,7 +182,7 @@ test('a route of another family is a MalformedError', (t) => {
 
 test('a next hop running past RTA_MULTIPATH is a MalformedError', (t) => {
   const hop = Buffer.alloc(8)
-  hop.writeUInt16LE(40, 0)
+  writeU16(hop, 40, 0)
   const attrs = new AttributeEncoder().bytes(9, hop).encode()
 
   isMalformed(t, decodeRoute, rtmsg({}, attrs), /RTA_MULTIPATH/)
@@ -377,7 +378,7 @@ test('get asks for a full-length destination', async (t) => {
   checkRequest(request, RTM_GETROUTE)
   t.is(request.header.flags & HeaderFlags.Dump, 0)
   t.is(request.data[1], 32)
-  t.is(request.data.readUInt32LE(8), 0x2000)
+  t.is(readU32(request.data, 8), 0x2000)
   t.is(r.gateway, '192.0.2.2')
 })
 

@@ -6,6 +6,7 @@
 import test, { type ExecutionContext } from 'ava'
 import { AttributeEncoder, HeaderFlags, NetlinkError } from '../index'
 import type { Message } from '../lib/message'
+import { writeU32 } from '../lib/rtnetlink/host-order'
 import {
   RTM_DELRULE,
   RTM_GETRULE,
@@ -62,7 +63,7 @@ function ruleHdr(h: RuleHdr, attrs: Buffer = Buffer.alloc(0)): Buffer {
   b[2] = h.srcLength ?? 0
   b[4] = h.table ?? 0
   b[7] = h.action ?? 0
-  b.writeUInt32LE(h.flags ?? 0, 8)
+  writeU32(b, h.flags ?? 0, 8)
   return Buffer.concat([b, attrs])
 }
 
