@@ -187,7 +187,7 @@ impl NativeConn {
     /// `sock_filter`s.
     #[napi(catch_unwind)]
     pub fn set_bpf(&self, program: Buffer) -> napi::Result<()> {
-        if program.len() % 8 != 0 {
+        if !program.len().is_multiple_of(8) {
             return Err(invalid("a bpf program is 8 bytes an instruction"));
         }
         let instructions: Vec<BpfInstruction> = program
