@@ -1,7 +1,8 @@
 /**
- * Argument checks the route, neighbour and rule modules share: the Conn
- * a collection wraps, and the message a decoder reads.
+ * Argument checks the rtnetlink modules share: the Conn a collection
+ * wraps, the message a decoder reads, and optional numeric fields.
  */
+import type { AttributeEncoder } from '../attribute'
 import type { Conn } from '../conn'
 import type { Message } from '../message'
 import * as check from '../validate'
@@ -35,4 +36,14 @@ export function messageData(name: string, m: unknown): Buffer {
     )
   }
   return data
+}
+
+/** Writes an optional u32 attribute, checked under `name`. */
+export function optionalU32(
+  e: AttributeEncoder,
+  type: number,
+  name: string,
+  v: unknown,
+): void {
+  if (v !== undefined) e.uint32(type, check.integer(name, v, 0, U32))
 }

@@ -218,3 +218,17 @@ export function parseMAC(name: string, value: unknown): Buffer {
       `got ${check.describe(value)}`,
   )
 }
+
+/** Throws a TypeError naming `name` unless `ip` is of `family`. */
+export function sameFamily(name: string, ip: IPBytes, family: number): void {
+  if (ip.family === family) return
+  throw check.typeError(
+    `${name} must be an ${familyName(family)} address, got ` +
+      `${familyName(ip.family)}`,
+  )
+}
+
+/** Parses an optional address; throws a TypeError naming `name`. */
+export function optionalIP(name: string, v: unknown): IPBytes | undefined {
+  return v === undefined ? undefined : parseIP(name, v)
+}

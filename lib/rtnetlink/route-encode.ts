@@ -5,15 +5,16 @@
  */
 import { AttributeEncoder } from '../attribute'
 import * as check from '../validate'
-import { U32 } from './arguments'
+import { U32, optionalU32 } from './arguments'
 import { bitsOf, numberOf } from './enum'
 import { writeI32, writeU16, writeU32 } from './host-order'
 import {
   AF_INET,
-  familyName,
   familyNumber,
+  optionalIP,
   parseIP,
   parsePrefix,
+  sameFamily,
   type IPBytes,
 } from './ip'
 import { checkRaw, encodeRaw } from './raw'
@@ -189,30 +190,6 @@ function routeFamily(init: Record<string, unknown>): number {
     if (v !== undefined) return parseIP(name, v).family
   }
   return AF_INET
-}
-
-/** Throws a TypeError naming `name` unless `ip` is of `family`. */
-export function sameFamily(name: string, ip: IPBytes, family: number): void {
-  if (ip.family === family) return
-  throw check.typeError(
-    `${name} must be an ${familyName(family)} address, got ` +
-      `${familyName(ip.family)}`,
-  )
-}
-
-/** Parses an optional address; throws a TypeError naming `name`. */
-export function optionalIP(name: string, v: unknown): IPBytes | undefined {
-  return v === undefined ? undefined : parseIP(name, v)
-}
-
-/** Writes an optional u32 attribute, checked under `name`. */
-export function optionalU32(
-  e: AttributeEncoder,
-  type: number,
-  name: string,
-  v: unknown,
-): void {
-  if (v !== undefined) e.uint32(type, check.integer(name, v, 0, U32))
 }
 
 /**

@@ -8,7 +8,7 @@ import { AttributeDecoder, AttributeEncoder } from '../attribute'
 import { NetlinkError } from '../errors'
 import type { Message } from '../message'
 import * as check from '../validate'
-import { U32, messageData } from './arguments'
+import { U32, messageData, optionalU32 } from './arguments'
 import { Collection } from './collection'
 import { RTM_DELROUTE, RTM_GETROUTE, RTM_NEWROUTE } from './constants'
 import { bitNames, nameOf, numberOf } from './enum'
@@ -20,7 +20,9 @@ import {
   formatIP,
   formatPrefix,
   optionalFamily,
+  optionalIP,
   parseIP,
+  sameFamily,
   type IPFamily,
 } from './ip'
 import {
@@ -35,12 +37,7 @@ import {
   readAttributes,
   type RawAttribute,
 } from './request'
-import {
-  encodeRoute,
-  optionalIP,
-  optionalU32,
-  sameFamily,
-} from './route-encode'
+import { encodeRoute } from './route-encode'
 import {
   METRICS,
   NEXTHOP_FLAGS,

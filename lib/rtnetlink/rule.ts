@@ -6,7 +6,7 @@
 import { AttributeEncoder } from '../attribute'
 import type { Message } from '../message'
 import * as check from '../validate'
-import { U32, messageData } from './arguments'
+import { U32, messageData, optionalU32 } from './arguments'
 import { Collection } from './collection'
 import { RTM_DELRULE, RTM_GETRULE, RTM_NEWRULE } from './constants'
 import { bitNames, bitsOf, nameOf, numberOf, type BitTable } from './enum'
@@ -309,14 +309,10 @@ function encodeRule(value: unknown, adding: boolean): Buffer {
   const e = new AttributeEncoder()
   if (src !== undefined) e.bytes(FRA_SRC, src.bytes)
   if (dst !== undefined) e.bytes(FRA_DST, dst.bytes)
-  const u32 = (type: number, key: string) => {
-    const v = init[key]
-    if (v !== undefined) e.uint32(type, check.integer(`init.${key}`, v, 0, U32))
-  }
-  u32(FRA_PRIORITY, 'priority')
-  u32(FRA_GOTO, 'goto')
-  u32(FRA_FWMARK, 'fwmark')
-  u32(FRA_FWMASK, 'fwmask')
+  optionalU32(e, FRA_PRIORITY, 'init.priority', init.priority)
+  optionalU32(e, FRA_GOTO, 'init.goto', init.goto)
+  optionalU32(e, FRA_FWMARK, 'init.fwmark', init.fwmark)
+  optionalU32(e, FRA_FWMASK, 'init.fwmask', init.fwmask)
   if (table !== 0) e.uint32(FRA_TABLE, table)
   for (const [type, key] of [
     [FRA_IIFNAME, 'iifname'],
