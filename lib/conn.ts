@@ -215,6 +215,9 @@ export class Conn {
   #receiveDumps = new Set<number>()
   #refed = true
   #keepingAlive = false
+  /** Whether `busyConns` holds this Conn; a let-go is scheduled. */
+  #held = false
+  #lettingGo = false
   #closed = false
   #early: BatchJs[] = []
   /** Batches from the I/O thread held back until the event loop turns. */
@@ -898,11 +901,32 @@ export class Conn {
 
   #updateRef(): void {
     if (this.#closed) return
-    const busy = this.#pending.size > 0 || this.#queue.waiting > 0
-    if (busy) busyConns.add(this)
-    else busyConns.delete(this)
+    if (this.#busy()) {
+      if (!this.#held) busyConns.add(this)
+      this.#held = true
+      this.#applyRef(this.#refed)
+      return
+    }
 
-    const keep = busy && this.#refed
+    // A Conn goes idle between two requests, or between two reads of a
+    // receive() loop, all the time: it lets go only if it is still idle
+    // after this turn of the loop, not once or twice per message.
+    if ((!this.#held && !this.#keepingAlive) || this.#lettingGo) return
+    this.#lettingGo = true
+    setImmediate(() => {
+      this.#lettingGo = false
+      if (this.#closed || this.#busy()) return
+      busyConns.delete(this)
+      this.#held = false
+      this.#applyRef(false)
+    })
+  }
+
+  #busy(): boolean {
+    return this.#pending.size > 0 || this.#queue.waiting > 0
+  }
+
+  #applyRef(keep: boolean): void {
     if (keep === this.#keepingAlive) return
     this.#keepingAlive = keep
     this.#native.setRef(keep)
