@@ -188,3 +188,11 @@ test('new Addresses refuses something that is not a Conn', (t) => {
   t.throws(() => new Addresses(undefined as never), { instanceOf: TypeError })
   t.throws(() => new Addresses({} as never), { message: /conn must be a Conn/ })
 })
+
+test('decodeAddress refuses what is not a message', (t) => {
+  t.throws(() => decodeAddress(undefined as never), { instanceOf: TypeError })
+  t.throws(() => decodeAddress({ data: 'x' } as never), {
+    instanceOf: TypeError,
+    message: /data Buffer/,
+  })
+})

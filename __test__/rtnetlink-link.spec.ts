@@ -358,3 +358,11 @@ test('new Links refuses something that is not a Conn', (t) => {
   t.throws(() => new Links(undefined as never), { instanceOf: TypeError })
   t.throws(() => new Links({} as never), { message: /conn must be a Conn/ })
 })
+
+test('decodeLink refuses what is not a message', (t) => {
+  t.throws(() => decodeLink(undefined as never), { instanceOf: TypeError })
+  t.throws(() => decodeLink({ data: 'x' } as never), {
+    instanceOf: TypeError,
+    message: /data Buffer/,
+  })
+})

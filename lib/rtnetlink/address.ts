@@ -25,7 +25,7 @@ import {
   REPLACE,
   change,
   dump,
-  needBytes,
+  payloadOf,
   rawAttribute,
   type RawAttribute,
 } from './request'
@@ -112,8 +112,7 @@ export interface AddressFilter {
  * `MalformedError` when it is cut short or malformed.
  */
 export function decodeAddress(m: Message): Address {
-  const data = m.data
-  needBytes(data, IFADDRMSG_LENGTH, 'address')
+  const data = payloadOf(m, IFADDRMSG_LENGTH, 'address')
 
   const family = data.readUInt8(0)
   let flags = data.readUInt8(2)

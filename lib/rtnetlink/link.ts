@@ -12,7 +12,7 @@ import { bitNames, type BitTable } from './enum'
 import { readI32, readU16, readU32 } from './host-order'
 import {
   MalformedError,
-  needBytes,
+  payloadOf,
   rawAttribute,
   type RawAttribute,
 } from './request'
@@ -170,8 +170,7 @@ export interface Link {
  * `MalformedError` when it is cut short or its attributes are malformed.
  */
 export function decodeLink(m: Message): Link {
-  const data = m.data
-  needBytes(data, IFINFOMSG_LENGTH, 'link')
+  const data = payloadOf(m, IFINFOMSG_LENGTH, 'link')
 
   const flags = readU32(data, 8)
   const type = readU16(data, 2)

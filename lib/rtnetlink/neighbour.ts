@@ -9,7 +9,6 @@ import { isIP } from 'node:net'
 import { AttributeEncoder } from '../attribute'
 import type { Message } from '../message'
 import * as check from '../validate'
-import { messageData } from './arguments'
 import { Collection } from './collection'
 import { RTM_DELNEIGH, RTM_GETNEIGH, RTM_NEWNEIGH } from './constants'
 import { bitNames, bitsOf, type BitTable } from './enum'
@@ -33,7 +32,7 @@ import {
   change,
   dump,
   inKeyOrder,
-  needBytes,
+  payloadOf,
   rawAttribute,
   readAttributes,
   type RawAttribute,
@@ -202,8 +201,7 @@ const INIT_KEYS = [
  * so it may be kept after the batch it came in is gone.
  */
 export function decodeNeighbour(m: Message): Neighbour {
-  const data = messageData('m', m)
-  needBytes(data, NDMSG, 'neighbour')
+  const data = payloadOf(m, NDMSG, 'neighbour')
 
   const familyNo = data[0]
   const family = neighbourFamily(familyNo)

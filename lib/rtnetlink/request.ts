@@ -6,6 +6,7 @@ import type { Conn } from '../conn'
 import { HeaderFlags } from '../constants'
 import { AttributeDecoder } from '../attribute'
 import type { Message } from '../message'
+import { messageData } from './arguments'
 
 /** An attribute the typed decoders do not model, kept as bytes. */
 export interface RawAttribute {
@@ -87,14 +88,21 @@ export class MalformedError extends Error {
   }
 }
 
-/** Throws a MalformedError unless `data` holds `size` bytes of `what`. */
-export function needBytes(data: Buffer, size: number, what: string): void {
+/**
+ * The payload of `m`, a message of `what` (`'route'`, `'link'`, ...)
+ * whose fixed header is `size` bytes. Throws a TypeError when `m` is not
+ * a message with a data Buffer, and a MalformedError when the payload is
+ * shorter than the header.
+ */
+export function payloadOf(m: unknown, size: number, what: string): Buffer {
+  const data = messageData('m', m)
   if (data.length < size) {
     throw new MalformedError(
       `${what} message of ${data.length} bytes is shorter than its ` +
         `${size}-byte header`,
     )
   }
+  return data
 }
 
 /**

@@ -8,7 +8,7 @@ import { AttributeDecoder, AttributeEncoder } from '../attribute'
 import { NetlinkError } from '../errors'
 import type { Message } from '../message'
 import * as check from '../validate'
-import { U32, messageData, optionalU32 } from './arguments'
+import { U32, optionalU32 } from './arguments'
 import { Collection } from './collection'
 import { RTM_DELROUTE, RTM_GETROUTE, RTM_NEWROUTE } from './constants'
 import { bitNames, nameOf, numberOf } from './enum'
@@ -32,7 +32,7 @@ import {
   change,
   dump,
   getOne,
-  needBytes,
+  payloadOf,
   rawAttribute,
   readAttributes,
   type RawAttribute,
@@ -247,8 +247,7 @@ export interface RouteGetOptions {
  * so it may be kept after the batch it came in is gone.
  */
 export function decodeRoute(m: Message): Route {
-  const data = messageData('m', m)
-  needBytes(data, RTMSG, 'route')
+  const data = payloadOf(m, RTMSG, 'route')
 
   const header = readPrefixHeader(data, 'route')
   const { family, size, dstLength, srcLength } = header

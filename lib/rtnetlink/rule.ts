@@ -6,7 +6,7 @@
 import { AttributeEncoder } from '../attribute'
 import type { Message } from '../message'
 import * as check from '../validate'
-import { U32, messageData, optionalU32 } from './arguments'
+import { U32, optionalU32 } from './arguments'
 import { Collection } from './collection'
 import { RTM_DELRULE, RTM_GETRULE, RTM_NEWRULE } from './constants'
 import { bitNames, bitsOf, nameOf, numberOf, type BitTable } from './enum'
@@ -28,7 +28,7 @@ import {
   change,
   dump,
   inKeyOrder,
-  needBytes,
+  payloadOf,
   rawAttribute,
   readAttributes,
   type RawAttribute,
@@ -165,8 +165,7 @@ const INIT_KEYS = [
  * so it may be kept after the batch it came in is gone.
  */
 export function decodeRule(m: Message): Rule {
-  const data = messageData('m', m)
-  needBytes(data, FIB_RULE_HDR, 'rule')
+  const data = payloadOf(m, FIB_RULE_HDR, 'rule')
 
   const header = readPrefixHeader(data, 'rule')
   const { family, size, dstLength, srcLength } = header
