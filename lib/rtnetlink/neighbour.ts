@@ -272,6 +272,17 @@ function neighbourFamily(n: number): NeighbourFamily {
   throw new MalformedError(`neighbour of family ${n} is not known`)
 }
 
+/** Checks a neighbour family's name; throws a TypeError naming `name`. */
+function checkFamily(name: string, value: unknown): NeighbourFamily {
+  if (value === 'inet' || value === 'inet6' || value === 'bridge') {
+    return value
+  }
+  throw check.typeError(
+    `${name} must be 'inet', 'inet6' or 'bridge', got ` +
+      check.describe(value),
+  )
+}
+
 function familyOf(name: NeighbourFamily): number {
   if (name === 'inet') return AF_INET
   if (name === 'inet6') return AF_INET6
@@ -346,14 +357,8 @@ function encodeNeighbour(value: unknown, op: Op): Buffer {
   }
   const init = check.optionalObject('init', value)
   check.knownKeys('init', init, INIT_KEYS)
-  const f = init.family
-  if (f !== undefined && f !== 'inet' && f !== 'inet6' && f !== 'bridge') {
-    throw check.typeError(
-      `init.family must be 'inet', 'inet6' or 'bridge', got ` +
-        check.describe(f),
-    )
-  }
-  const bridge = f === 'bridge'
+  if (init.family !== undefined) checkFamily('init.family', init.family)
+  const bridge = init.family === 'bridge'
   const deleting = op === 'delete'
   const index = check.integer('init.index', init.index, 1, 0x7fffffff)
 
@@ -488,17 +493,10 @@ export class Neighbours extends Collection {
       given.index === undefined
         ? undefined
         : check.integer('filter.index', given.index, 1, 0x7fffffff)
-    let family = AF_UNSPEC
-    if (given.family !== undefined) {
-      const f = given.family
-      if (f !== 'inet' && f !== 'inet6' && f !== 'bridge') {
-        throw check.typeError(
-          `filter.family must be 'inet', 'inet6' or 'bridge', got ` +
-            check.describe(f),
-        )
-      }
-      family = familyOf(f)
-    }
+    const family =
+      given.family === undefined
+        ? AF_UNSPEC
+        : familyOf(checkFamily('filter.family', given.family))
     const proxy = check.optionalBoolean('filter.proxy', given.proxy, false)
     if (proxy && family === AF_BRIDGE) {
       throw check.typeError("filter.proxy does not apply to family 'bridge'")
