@@ -6,10 +6,12 @@ import test from 'ava'
 import { NetlinkError } from '../index'
 import { dialFake } from '../testing'
 import { Addresses, RouteConn, decodeAddress } from '../rtnetlink'
+import { refusesNonConns } from './helpers/collections'
 import { caught } from './helpers/conn'
 import {
   decodesOrIsMalformed,
   garbageIsMalformed,
+  refusesNonMessages,
   truncatedIsMalformed,
 } from './helpers/decoders'
 import { ipIn, kernelTest } from './helpers/netns'
@@ -185,14 +187,9 @@ test('decodeAddress rejects a malformed attribute', (t) => {
 })
 
 test('new Addresses refuses something that is not a Conn', (t) => {
-  t.throws(() => new Addresses(undefined as never), { instanceOf: TypeError })
-  t.throws(() => new Addresses({} as never), { message: /conn must be a Conn/ })
+  refusesNonConns(t, Addresses)
 })
 
 test('decodeAddress refuses what is not a message', (t) => {
-  t.throws(() => decodeAddress(undefined as never), { instanceOf: TypeError })
-  t.throws(() => decodeAddress({ data: 'x' } as never), {
-    instanceOf: TypeError,
-    message: /data Buffer/,
-  })
+  refusesNonMessages(t, decodeAddress)
 })

@@ -26,6 +26,7 @@ import { checkRequest, multipart, type Handler } from '../testing'
 import {
   fakeRoute,
   refusedUnsent,
+  refusesNonConns,
   sentBy,
   type BadArgument,
 } from './helpers/collections'
@@ -33,6 +34,7 @@ import { caught, dialIn } from './helpers/conn'
 import {
   decodesOrIsMalformed,
   garbageIsMalformed,
+  refusesNonMessages,
   isMalformed,
   messageOf,
   truncatedIsMalformed,
@@ -350,9 +352,12 @@ for (const bad of badInits) {
   })
 }
 
-test('decodeNeighbour and new Neighbours refuse bad arguments', (t) => {
-  t.throws(() => decodeNeighbour(null as never), { instanceOf: TypeError })
-  t.throws(() => new Neighbours(null as never), { instanceOf: TypeError })
+test('new Neighbours refuses something that is not a Conn', (t) => {
+  refusesNonConns(t, Neighbours)
+})
+
+test('decodeNeighbour refuses what is not a message', (t) => {
+  refusesNonMessages(t, decodeNeighbour)
 })
 
 test('list refuses a bad filter', async (t) => {

@@ -28,6 +28,7 @@ import {
 import {
   fakeRoute,
   refusedUnsent,
+  refusesNonConns,
   sentBy,
   type BadArgument,
 } from './helpers/collections'
@@ -35,6 +36,7 @@ import { caught, dialIn } from './helpers/conn'
 import {
   decodesOrIsMalformed,
   garbageIsMalformed,
+  refusesNonMessages,
   isMalformed,
   messageOf,
   truncatedIsMalformed,
@@ -447,16 +449,11 @@ test('routeKey tells the same route from another', (t) => {
 })
 
 test('new Routes refuses something that is not a Conn', (t) => {
-  t.throws(() => new Routes(undefined as never), { instanceOf: TypeError })
-  t.throws(() => new Routes({} as never), { message: /conn must be a Conn/ })
+  refusesNonConns(t, Routes)
 })
 
 test('decodeRoute refuses what is not a message', (t) => {
-  t.throws(() => decodeRoute(undefined as never), { instanceOf: TypeError })
-  t.throws(() => decodeRoute({ data: 'x' } as never), {
-    instanceOf: TypeError,
-    message: /data Buffer/,
-  })
+  refusesNonMessages(t, decodeRoute)
 })
 
 // Against the kernel.

@@ -24,6 +24,7 @@ import { checkRequest, multipart, type Handler } from '../testing'
 import {
   fakeRoute,
   refusedUnsent,
+  refusesNonConns,
   sentBy,
   type BadArgument,
 } from './helpers/collections'
@@ -31,6 +32,7 @@ import { caught, dialIn } from './helpers/conn'
 import {
   decodesOrIsMalformed,
   garbageIsMalformed,
+  refusesNonMessages,
   isMalformed,
   messageOf,
   truncatedIsMalformed,
@@ -240,10 +242,17 @@ for (const bad of badInits) {
   })
 }
 
-test('decodeRule, new Rules and list refuse bad arguments', async (t) => {
-  t.throws(() => decodeRule({} as never), { instanceOf: TypeError })
-  t.throws(() => new Rules(42 as never), { instanceOf: TypeError })
+test('new Rules refuses something that is not a Conn', (t) => {
+  refusesNonConns(t, Rules)
+})
+
+test('decodeRule refuses what is not a message', (t) => {
+  refusesNonMessages(t, decodeRule)
+})
+
+test('list refuses a bad filter', async (t) => {
   const { rules } = fake(t, () => null)
+
   await t.throwsAsync(() => rules.list({ family: 'ipx' as never }), {
     instanceOf: TypeError,
     message: /filter.family/,

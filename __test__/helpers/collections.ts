@@ -70,3 +70,12 @@ export async function refusedUnsent<C>(
   t.truthy((err as { code?: string }).code)
   t.is(f.requests.length, 0)
 }
+
+/** Asserts that `Class` refuses, with a TypeError, what is not a Conn. */
+export function refusesNonConns<C>(
+  t: ExecutionContext,
+  Class: CollectionClass<C>,
+): void {
+  t.throws(() => new Class(undefined as never), { instanceOf: TypeError })
+  t.throws(() => new Class({} as never), { message: /conn must be a Conn/ })
+}

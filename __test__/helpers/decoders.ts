@@ -125,3 +125,15 @@ export function garbageIsMalformed(
 
   isMalformed(t, decode, Buffer.concat([header, garbage]), pattern)
 }
+
+/**
+ * Asserts that `decode` refuses, with a TypeError, what is not a message
+ * with a data Buffer.
+ */
+export function refusesNonMessages(t: ExecutionContext, decode: Decoder) {
+  t.throws(() => decode(undefined as never), { instanceOf: TypeError })
+  t.throws(() => decode({ data: 'x' } as never), {
+    instanceOf: TypeError,
+    message: /data Buffer/,
+  })
+}
