@@ -79,3 +79,25 @@ export function refusesNonConns<C>(
   t.throws(() => new Class(undefined as never), { instanceOf: TypeError })
   t.throws(() => new Class({} as never), { message: /conn must be a Conn/ })
 }
+
+/** A call that must be refused, and a pattern naming what is at fault. */
+export type RefusedCall = [call: () => unknown, pattern: RegExp]
+
+/**
+ * Asserts that each call throws or rejects with a TypeError or
+ * RangeError whose message matches its pattern.
+ */
+export async function refusesEach(
+  t: ExecutionContext,
+  calls: RefusedCall[],
+): Promise<void> {
+  for (const [call, pattern] of calls) {
+    const err = await caught(call)
+
+    t.true(
+      err instanceof TypeError || err instanceof RangeError,
+      `${pattern}: ${String(err)}`,
+    )
+    t.regex((err as Error).message, pattern)
+  }
+}
