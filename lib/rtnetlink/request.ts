@@ -1,6 +1,9 @@
 /**
- * The two shapes every rtnetlink collection's requests take: a dump that
- * returns every object of a kind, and a change the kernel acknowledges.
+ * The two shapes every rtnetlink collection's requests take (a dump that
+ * returns every object of a kind, and a change the kernel acknowledges),
+ * and the steps every decoder of their replies shares: the payload after
+ * a fixed header, the attributes, and MalformedError for what does not
+ * fit.
  */
 import type { Conn } from '../conn'
 import { HeaderFlags } from '../constants'
