@@ -126,6 +126,8 @@ fn policy(p: Policy) -> PolicyJs {
 /// The batch the I/O thread would make of one datagram sent by the kernel
 /// to `group` (0 for unicast), for test doubles: a fake transport's replies
 /// then go through the very parser a socket's do.
+// Called from JavaScript only, so a test build sees no caller.
+#[cfg_attr(test, allow(dead_code))]
 #[napi(catch_unwind)]
 pub fn batch_of(datagram: Buffer, group: u32, raw: bool) -> BatchJs {
     let mut builder = BatchBuilder::new(datagram.len(), raw);

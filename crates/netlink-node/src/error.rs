@@ -18,6 +18,8 @@ pub fn invalid(message: impl Into<String>) -> napi::Error {
 
 /// The C library's description of `errno`, lowercased like Node's system
 /// errors ("no such device").
+// Called from JavaScript only, so a test build sees no caller.
+#[cfg_attr(test, allow(dead_code))]
 #[napi_derive::napi(catch_unwind)]
 pub fn errno_message(errno: i32) -> String {
     netlink_core::error::describe(errno)
