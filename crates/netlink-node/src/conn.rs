@@ -86,7 +86,13 @@ pub struct NativeConn {
 impl NativeConn {
     /// Opens a socket and starts serving it; `on_batch(data, records,
     /// extAcks)` is called for each batch, in order.
-    #[napi(factory, catch_unwind)]
+    #[napi(
+        factory,
+        catch_unwind,
+        ts_args_type = "options: OpenOptions, onBatch: (data: Buffer, \
+                        records: Uint32Array, extAcks: Array<ExtAckJs>) \
+                        => void"
+    )]
     pub fn open(
         env: Env,
         options: OpenOptions,
