@@ -32,10 +32,7 @@
  * (or `new GenericConn(conn)`), with `fakeController(families, handler)`
  * as the fake's kernel.
  */
-export {
-  GenericConn,
-  dialGeneric,
-} from './lib/genetlink/conn'
+export { GenericConn, dialGeneric } from './lib/genetlink/conn'
 export type {
   FamilyRef,
   GenericOptions,

@@ -462,7 +462,11 @@ test('encoder keeps the first error and ignores later calls', (t) => {
   const err = t.throws(() => e.encode(), { instanceOf: RangeError })
   t.regex(err?.message ?? '', /^attribute 2: uint8 value out of range: 300/)
   t.is(e.length, 8, 'only the attribute before the error was written')
-  t.is(t.throws(() => e.encode()), err, 'encode throws the same error again')
+  t.is(
+    t.throws(() => e.encode()),
+    err,
+    'encode throws the same error again',
+  )
 })
 
 test('encoder keeps an exception thrown by a nested callback', (t) => {
@@ -471,7 +475,10 @@ test('encoder keeps an exception thrown by a nested callback', (t) => {
     throw boom
   })
 
-  t.is(t.throws(() => e.encode()), boom)
+  t.is(
+    t.throws(() => e.encode()),
+    boom,
+  )
 })
 
 test('encoder takes a nested child error as its own', (t) => {
@@ -495,7 +502,10 @@ test('encoder do() keeps an exception thrown by the callback', (t) => {
     throw boom
   })
 
-  t.is(t.throws(() => e.encode()), boom)
+  t.is(
+    t.throws(() => e.encode()),
+    boom,
+  )
 })
 
 test('encoder length counts padding, and encode returns a copy', (t) => {
@@ -900,11 +910,7 @@ const leaf: fc.Arbitrary<Leaf> = fc.oneof(
 ) as fc.Arbitrary<Leaf>
 
 const tree = fc.letrec<{ node: Node; nested: Node }>((tie) => ({
-  node: fc.oneof(
-    { maxDepth: 4, depthIdentifier: 'tree' },
-    leaf,
-    tie('nested'),
-  ),
+  node: fc.oneof({ maxDepth: 4, depthIdentifier: 'tree' }, leaf, tie('nested')),
   nested: plain({
     kind: fc.constant('nested' as const),
     type: attrType,

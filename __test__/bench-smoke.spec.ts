@@ -90,7 +90,7 @@ for (const [work, tools, fields] of WORK) {
       }
       const wanted = [
         ...fields,
-        ...(tool === 'baseline' ? [] : JS_FIGURES[work] ?? []),
+        ...(tool === 'baseline' ? [] : (JS_FIGURES[work] ?? [])),
       ]
       for (const field of wanted) {
         const value = outcome.figures?.[field]

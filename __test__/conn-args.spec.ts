@@ -46,10 +46,10 @@ test('an unknown Config option is a TypeError', (t) => {
 })
 
 test('a netns that is neither a string nor an fd is a TypeError', (t) => {
-  t.throws(
-    () => dial(Family.ROUTE, { netns: {} as unknown as string }),
-    { instanceOf: TypeError, message: /netns/ },
-  )
+  t.throws(() => dial(Family.ROUTE, { netns: {} as unknown as string }), {
+    instanceOf: TypeError,
+    message: /netns/,
+  })
 })
 
 kernelTest('a negative group to join is a RangeError', (t, ns) => {

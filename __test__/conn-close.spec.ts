@@ -91,22 +91,19 @@ kernelTest('close ends a receive waiting for a message', async (t, ns) => {
   isEBADF(t, await caught(() => next))
 })
 
-kernelTest(
-  'every method of a closed Conn fails with EBADF',
-  async (t, ns) => {
-    const conn = dialIn(t, ns)
-    await conn.close()
+kernelTest('every method of a closed Conn fails with EBADF', async (t, ns) => {
+  const conn = dialIn(t, ns)
+  await conn.close()
 
-    isEBADF(t, await caught(() => conn.execute(getLink(1))))
-    isEBADF(t, await caught(() => conn.send(getLink(1))))
-    isEBADF(t, await caught(() => conn.sendMessages([getLink(1)])))
-    isEBADF(t, await caught(() => conn.receive().next()))
-    isEBADF(t, await caught(() => conn.joinGroup(RTNLGRP_LINK)))
-    isEBADF(t, await caught(() => conn.leaveGroup(RTNLGRP_LINK)))
-    isEBADF(t, await caught(() => conn.setReadBuffer(1 << 20)))
-    isEBADF(t, await caught(() => conn.readBuffer()))
-  },
-)
+  isEBADF(t, await caught(() => conn.execute(getLink(1))))
+  isEBADF(t, await caught(() => conn.send(getLink(1))))
+  isEBADF(t, await caught(() => conn.sendMessages([getLink(1)])))
+  isEBADF(t, await caught(() => conn.receive().next()))
+  isEBADF(t, await caught(() => conn.joinGroup(RTNLGRP_LINK)))
+  isEBADF(t, await caught(() => conn.leaveGroup(RTNLGRP_LINK)))
+  isEBADF(t, await caught(() => conn.setReadBuffer(1 << 20)))
+  isEBADF(t, await caught(() => conn.readBuffer()))
+})
 
 kernelTest('asyncDispose closes the Conn', async (t, ns) => {
   const conn = dialIn(t, ns)
@@ -139,22 +136,19 @@ kernelTest('a Conn works on after an aborted execute', async (t, ns) => {
   t.is(parseLink(reply).name, 'lo')
 })
 
-kernelTest(
-  'an execute with an aborted signal is never sent',
-  async (t, ns) => {
-    const conn = dialIn(t, ns)
-    const name = uniqueName('nlt')
+kernelTest('an execute with an aborted signal is never sent', async (t, ns) => {
+  const conn = dialIn(t, ns)
+  const name = uniqueName('nlt')
 
-    const err = await caught(() =>
-      conn.execute(newLink(name, 'bridge'), { signal: AbortSignal.abort() }),
-    )
+  const err = await caught(() =>
+    conn.execute(newLink(name, 'bridge'), { signal: AbortSignal.abort() }),
+  )
 
-    t.is((err as Error).name, 'AbortError')
-    t.throws(() => ipIn(ns, 'link', 'show', name), {
-      message: /does not exist/,
-    })
-  },
-)
+  t.is((err as Error).name, 'AbortError')
+  t.throws(() => ipIn(ns, 'link', 'show', name), {
+    message: /does not exist/,
+  })
+})
 
 kernelTest('an aborted receive rejects with an AbortError', async (t, ns) => {
   const conn = dialIn(t, ns)

@@ -40,7 +40,10 @@ kernelTest(
     t.regex(row ?? '', / veth +1400 +([0-9a-f]{2}:){5}[0-9a-f]{2} /)
     t.true(row?.includes('192.0.2.1/24'), row)
     t.true(row?.includes('2001:db8::1/64'), row)
-    t.true(rows.some((l) => l.split(/ +/)[1] === 'lo'), r.stdout)
+    t.true(
+      rows.some((l) => l.split(/ +/)[1] === 'lo'),
+      r.stdout,
+    )
     t.regex(routes, /^DESTINATION +GATEWAY +DEVICE +PROTOCOL +METRIC\n/)
     t.regex(routes, new RegExp(`198\\.18\\.0\\.0/15 +192\\.0\\.2\\.254 +${a} `))
   },
@@ -52,7 +55,10 @@ kernelTest('monitor --json prints one object per line', async (t, ns) => {
   const r = await monitor('--once', '--json', '--netns', ns)
 
   t.is(r.code, 0, r.stderr)
-  const objects = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l))
+  const objects = r.stdout
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l))
   const bridge = objects.find((o) => o.object.name === 'nltbr')
   t.is(bridge?.kind, 'link')
   t.is(bridge?.object.kind, 'bridge')

@@ -3,12 +3,7 @@
  * never disturb requests in flight on the same socket.
  */
 import { NetlinkError } from '../index'
-import {
-  caught,
-  dialIn,
-  receiveOne,
-  receiveUntil,
-} from './helpers/conn'
+import { caught, dialIn, receiveOne, receiveUntil } from './helpers/conn'
 import {
   ipBatch,
   ipBatchAsync,
@@ -144,8 +139,10 @@ kernelTest(
     ipIn(ns, 'link', 'add', last, 'type', 'bridge')
     await listener
 
-    t.log(`${dumps} dumps, ${notifications} notifications,` +
-      ` ${overruns} overruns`)
+    t.log(
+      `${dumps} dumps, ${notifications} notifications,` +
+        ` ${overruns} overruns`,
+    )
     t.true(notifications > 0)
   },
 )
@@ -160,10 +157,7 @@ kernelTest.requiring(
     conn.joinGroup(RTNLGRP_NEXTHOP)
 
     ipIn(ns, 'nexthop', 'add', 'id', '7', 'dev', a)
-    const m = await receiveUntil(
-      conn,
-      (m) => m.header.type === RTM_NEWNEXTHOP,
-    )
+    const m = await receiveUntil(conn, (m) => m.header.type === RTM_NEWNEXTHOP)
 
     t.is(m.group, RTNLGRP_NEXTHOP)
     t.is(m.port, 0)

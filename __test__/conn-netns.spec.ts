@@ -175,15 +175,12 @@ kernelTest(
   },
 )
 
-kernelTest(
-  'an unprivileged user creating a link gets EPERM',
-  async (t, ns) => {
-    const name = uniqueName('nlt')
+kernelTest('an unprivileged user creating a link gets EPERM', async (t, ns) => {
+  const name = uniqueName('nlt')
 
-    const outcome = await unprivileged(ns, 'create', name)
+  const outcome = await unprivileged(ns, 'create', name)
 
-    t.is(outcome.code, 'EPERM')
-    t.is(outcome.op, 'execute')
-    t.throws(() => ipIn(ns, 'link', 'show', name))
-  },
-)
+  t.is(outcome.code, 'EPERM')
+  t.is(outcome.op, 'execute')
+  t.throws(() => ipIn(ns, 'link', 'show', name))
+})

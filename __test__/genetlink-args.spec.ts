@@ -35,10 +35,7 @@ function throwsArg(
   const err = t.throws(fn, {
     instanceOf: kind === 'type' ? TypeError : RangeError,
   }) as (Error & { code?: string }) | undefined
-  t.is(
-    err?.code,
-    kind === 'type' ? 'ERR_INVALID_ARG_TYPE' : 'ERR_OUT_OF_RANGE',
-  )
+  t.is(err?.code, kind === 'type' ? 'ERR_INVALID_ARG_TYPE' : 'ERR_OUT_OF_RANGE')
   t.regex(err?.message ?? '', names)
   t.true(requestLists.every((sent) => sent.length === 0))
 }

@@ -142,10 +142,7 @@ test('execute puts the generic header in front of the payload', async (t) => {
 
   const sent = requests.at(-1)!
   t.is(sent.header.type, ETHTOOL.id)
-  t.deepEqual(
-    sent.data,
-    Buffer.concat([Buffer.from([5, 1, 0, 0]), payload]),
-  )
+  t.deepEqual(sent.data, Buffer.concat([Buffer.from([5, 1, 0, 0]), payload]))
 })
 
 test('execute reads the generic header of each reply', async (t) => {
@@ -181,10 +178,7 @@ test('execute by name asks the controller once', async (t) => {
   await genl.execute('ethtool', { command: 1, version: 1 })
 
   t.is(asked(requests, CTRL_CMD_GETFAMILY), 1)
-  t.deepEqual(
-    requests.filter((r) => r.header.type === ETHTOOL.id).length,
-    2,
-  )
+  t.deepEqual(requests.filter((r) => r.header.type === ETHTOOL.id).length, 2)
 })
 
 test('concurrent lookups of one family share a request', async (t) => {
@@ -284,7 +278,8 @@ const malformed: Array<[string, Buffer, RegExp]> = [
       .uint16(CTRL_ATTR_FAMILY_ID, 21)
       .nested(CTRL_ATTR_MCAST_GROUPS, (e) =>
         e.nested(1, (g) =>
-          g.string(CTRL_ATTR_MCAST_GRP_NAME, 'monitor')
+          g
+            .string(CTRL_ATTR_MCAST_GRP_NAME, 'monitor')
             .uint32(CTRL_ATTR_MCAST_GRP_ID, 0),
         ),
       )
@@ -322,10 +317,7 @@ const malformed: Array<[string, Buffer, RegExp]> = [
 
 for (const [what, attrs, message] of malformed) {
   test(`getFamily rejects ${what} with a GenericError`, async (t) => {
-    const genl = openWithReply(
-      t,
-      controllerMessage(CTRL_CMD_NEWFAMILY, attrs),
-    )
+    const genl = openWithReply(t, controllerMessage(CTRL_CMD_NEWFAMILY, attrs))
 
     const err = await caught(() => genl.getFamily('ethtool'))
 
@@ -355,9 +347,7 @@ test('getFamily rejects a reply describing another family', async (t) => {
   t.regex((err as Error).message, /ethtool.*wireguard/)
 })
 
-test('a reply too short for the generic header is a GenericError', async (
-  t,
-) => {
+test('a reply too short for the generic header is a GenericError', async (t) => {
   const genl = openWithReply(t, {
     header: { type: GENL_ID_CTRL },
     data: Buffer.from([3, 2]),
@@ -467,7 +457,8 @@ test('decodeControllerEvent reads a group notification', (t) => {
     .uint16(CTRL_ATTR_FAMILY_ID, 21)
     .nested(CTRL_ATTR_MCAST_GROUPS, (e) =>
       e.nested(1, (g) =>
-        g.string(CTRL_ATTR_MCAST_GRP_NAME, 'monitor')
+        g
+          .string(CTRL_ATTR_MCAST_GRP_NAME, 'monitor')
           .uint32(CTRL_ATTR_MCAST_GRP_ID, 6),
       ),
     )
@@ -493,9 +484,7 @@ test('decodeControllerEvent ignores other families', (t) => {
   t.is(decodeControllerEvent(message), undefined)
 })
 
-test('a DELFAMILY notification drops the family from the cache', async (
-  t,
-) => {
+test('a DELFAMILY notification drops the family from the cache', async (t) => {
   const { genl, notify, requests } = open(t)
   await genl.getFamily('ethtool')
   await genl.joinGroup('nlctrl', 'notify')
@@ -557,9 +546,7 @@ test('waitForFamily resolves when the controller announces it', async (t) => {
   t.deepEqual(found, WG)
 })
 
-test('waitForFamily queues what it reads but the notify group', async (
-  t,
-) => {
+test('waitForFamily queues what it reads but the notify group', async (t) => {
   const { genl, notify } = openLoading(t)
   await genl.joinGroup('ethtool', 'monitor')
   notify(6, {
@@ -577,10 +564,7 @@ test('waitForFamily queues what it reads but the notify group', async (
   const first = await it.next()
   const second = await it.next()
 
-  t.deepEqual(
-    [first.value!.command, second.value!.command],
-    [39, 40],
-  )
+  t.deepEqual([first.value!.command, second.value!.command], [39, 40])
 })
 
 test('waitForFamily resolves at once for a family present', async (t) => {
@@ -627,9 +611,7 @@ test('waitForFamilyRemoval resolves when the family goes', async (t) => {
   t.is(await gone, undefined)
 })
 
-test('waitForFamilyRemoval resolves at once for a family absent', async (
-  t,
-) => {
+test('waitForFamilyRemoval resolves at once for a family absent', async (t) => {
   const { genl } = open(t)
 
   t.is(await genl.waitForFamilyRemoval('wireguard'), undefined)
@@ -662,22 +644,26 @@ function policyDump(): ReplyMessage[] {
   return [
     controllerMessage(CTRL_CMD_GETPOLICY, op),
     entry(0, 1, (e) =>
-      e.uint32(NL_POLICY_TYPE_ATTR_TYPE, NL_ATTR_TYPE_NESTED)
+      e
+        .uint32(NL_POLICY_TYPE_ATTR_TYPE, NL_ATTR_TYPE_NESTED)
         .uint32(NL_POLICY_TYPE_ATTR_POLICY_IDX, 1)
         .uint32(NL_POLICY_TYPE_ATTR_POLICY_MAXTYPE, 3),
     ),
     entry(1, 2, (e) =>
-      e.uint32(NL_POLICY_TYPE_ATTR_TYPE, NL_ATTR_TYPE_S16)
+      e
+        .uint32(NL_POLICY_TYPE_ATTR_TYPE, NL_ATTR_TYPE_S16)
         .int64(NL_POLICY_TYPE_ATTR_MIN_VALUE_S, -5)
         .int64(NL_POLICY_TYPE_ATTR_MAX_VALUE_S, 5),
     ),
     entry(1, 1, (e) =>
-      e.uint32(NL_POLICY_TYPE_ATTR_TYPE, NL_ATTR_TYPE_U8)
+      e
+        .uint32(NL_POLICY_TYPE_ATTR_TYPE, NL_ATTR_TYPE_U8)
         .uint64(NL_POLICY_TYPE_ATTR_MIN_VALUE_U, 0)
         .uint64(NL_POLICY_TYPE_ATTR_MAX_VALUE_U, 3),
     ),
     entry(1, 3, (e) =>
-      e.uint32(NL_POLICY_TYPE_ATTR_TYPE, NL_ATTR_TYPE_BITFIELD32)
+      e
+        .uint32(NL_POLICY_TYPE_ATTR_TYPE, NL_ATTR_TYPE_BITFIELD32)
         .uint32(NL_POLICY_TYPE_ATTR_BITFIELD32_MASK, 0x7),
     ),
     entry(1, 4, (e) => e.uint32(NL_POLICY_TYPE_ATTR_TYPE, 99)),
@@ -729,9 +715,7 @@ test('getPolicy puts a policy dump together', async (t) => {
   t.is(s16.maxValue, 5n)
 })
 
-test('getPolicy asks for the family by id and the one command', async (
-  t,
-) => {
+test('getPolicy asks for the family by id and the one command', async (t) => {
   const { genl, requests } = openPolicy(t, policyDump())
 
   await genl.getPolicy('ethtool', 2)
@@ -786,16 +770,12 @@ test('a policy entry without its type is a GenericError', async (t) => {
 test('fakeController answers an unknown family id with ENOENT', async (t) => {
   const { genl } = open(t)
 
-  const err = await caught(() =>
-    genl.execute(500, { command: 1, version: 1 }),
-  )
+  const err = await caught(() => genl.execute(500, { command: 1, version: 1 }))
 
   t.is((err as NetlinkError).code, 'ENOENT')
 })
 
-test('a notification too short for a generic header throws from next', async (
-  t,
-) => {
+test('a notification too short for a generic header throws from next', async (t) => {
   const { genl, notify } = open(t)
   await genl.joinGroup('ethtool', 'monitor')
   const it = genl.receive()
@@ -847,9 +827,7 @@ test('execute rejects with EBADF once the Conn is closed', async (t) => {
   const { genl } = open(t)
   await genl.close()
 
-  const err = await caught(() =>
-    genl.execute(20, { command: 1, version: 1 }),
-  )
+  const err = await caught(() => genl.execute(20, { command: 1, version: 1 }))
 
   t.is((err as NetlinkError).code, 'EBADF')
 })
@@ -921,9 +899,7 @@ test('a controller reply to send is not taken for an event', async (t) => {
   t.is(value!.event, undefined)
 })
 
-test('callers sharing a failed lookup each get their own operation', async (
-  t,
-) => {
+test('callers sharing a failed lookup each get their own operation', async (t) => {
   const { genl } = open(t)
 
   const [lookup, join] = await Promise.all([
@@ -936,9 +912,7 @@ test('callers sharing a failed lookup each get their own operation', async (
   t.regex((join as Error).message, /no generic netlink family named wireguard/)
 })
 
-test('getPolicy of a family without policies rejects with ENODATA', async (
-  t,
-) => {
+test('getPolicy of a family without policies rejects with ENODATA', async (t) => {
   const controller = fakeController([NLCTRL, WG])
   const fake = dialFake(
     (request) =>
@@ -959,9 +933,7 @@ test('getPolicy of a family without policies rejects with ENODATA', async (
   )
 })
 
-test('messages past maxQueuedBytes are dropped with an ENOBUFS mark', async (
-  t,
-) => {
+test('messages past maxQueuedBytes are dropped with an ENOBUFS mark', async (t) => {
   const families = [NLCTRL, ETHTOOL]
   const fake = dialFake(fakeController(families), { family: Family.GENERIC })
   const genl = new GenericConn(fake.conn, { maxQueuedBytes: 400 })

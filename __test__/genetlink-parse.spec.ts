@@ -41,45 +41,44 @@ function onlyGenericErrors(fn: () => unknown): boolean {
  * Attribute runs that look like the controller's: its attribute types,
  * nests inside nests, values of any bytes, sometimes cut short.
  */
-const attributes: fc.Arbitrary<Buffer> = fc.letrec<{ run: Buffer }>(
-  (tie) => ({
-    run: fc
-      .array(
-        fc.oneof(
-          { depthSize: 'small' },
-          fc.record({
-            type: fc.integer({ min: 0, max: 12 }),
-            data: fc.uint8Array({ maxLength: 12 }),
-          }),
-          fc.record({
-            type: fc.constantFrom(
-              CTRL_ATTR_OPS,
-              CTRL_ATTR_MCAST_GROUPS,
-              CTRL_ATTR_POLICY,
-              CTRL_ATTR_OP_POLICY,
-              1,
-              2,
-            ),
-            data: tie('run') as fc.Arbitrary<Uint8Array>,
-          }),
-        ),
-        { maxLength: 6 },
-      )
-      .map((attrs) => {
-        const e = new AttributeEncoder()
-        for (const a of attrs) e.bytes(a.type, a.data)
-        return e.encode()
-      }),
-  }),
-).run
+const attributes: fc.Arbitrary<Buffer> = fc.letrec<{ run: Buffer }>((tie) => ({
+  run: fc
+    .array(
+      fc.oneof(
+        { depthSize: 'small' },
+        fc.record({
+          type: fc.integer({ min: 0, max: 12 }),
+          data: fc.uint8Array({ maxLength: 12 }),
+        }),
+        fc.record({
+          type: fc.constantFrom(
+            CTRL_ATTR_OPS,
+            CTRL_ATTR_MCAST_GROUPS,
+            CTRL_ATTR_POLICY,
+            CTRL_ATTR_OP_POLICY,
+            1,
+            2,
+          ),
+          data: tie('run') as fc.Arbitrary<Uint8Array>,
+        }),
+      ),
+      { maxLength: 6 },
+    )
+    .map((attrs) => {
+      const e = new AttributeEncoder()
+      for (const a of attrs) e.bytes(a.type, a.data)
+      return e.encode()
+    }),
+})).run
 
 const cut = fc
   .tuple(attributes, fc.nat())
   .map(([run, n]) => run.subarray(0, run.length - (n % 4)))
 
 test('parseFamily only ever throws GenericErrors', (t) => {
-  fc.assert(fc.property(cut, (bytes) => onlyGenericErrors(() =>
-    parseFamily(bytes))))
+  fc.assert(
+    fc.property(cut, (bytes) => onlyGenericErrors(() => parseFamily(bytes))),
+  )
   t.pass()
 })
 
@@ -145,34 +144,36 @@ test('decodeGeneric only ever throws GenericErrors', (t) => {
 })
 
 const name = fc.stringMatching(/^[a-z_][a-z0-9_]{0,14}$/)
-const family: fc.Arbitrary<GenericFamily> = fc.record({
-  id: fc.integer({ min: 16, max: 1023 }),
-  name,
-  version: fc.integer({ min: 0, max: 255 }),
-  headerSize: fc.nat(),
-  maxAttribute: fc.nat(),
-  operations: fc.array(
-    fc.record({
-      command: fc.integer({ min: 0, max: 255 }),
-      flags: fc.integer({ min: 0, max: 0x1f }),
-    }),
-    { maxLength: 5 },
-  ),
-  groups: fc.array(
-    fc.record({ name, id: fc.integer({ min: 1, max: 0xffffffff }) }),
-    { maxLength: 4 },
-  ),
-}).map((f) => ({
-  ...f,
-  operations: f.operations.map((o) => ({
-    ...o,
-    do: (o.flags & 2) !== 0,
-    dump: (o.flags & 4) !== 0,
-    hasPolicy: (o.flags & 8) !== 0,
-    adminOnly: (o.flags & 1) !== 0,
-    namespaceAdminOnly: (o.flags & 0x10) !== 0,
-  })),
-}))
+const family: fc.Arbitrary<GenericFamily> = fc
+  .record({
+    id: fc.integer({ min: 16, max: 1023 }),
+    name,
+    version: fc.integer({ min: 0, max: 255 }),
+    headerSize: fc.nat(),
+    maxAttribute: fc.nat(),
+    operations: fc.array(
+      fc.record({
+        command: fc.integer({ min: 0, max: 255 }),
+        flags: fc.integer({ min: 0, max: 0x1f }),
+      }),
+      { maxLength: 5 },
+    ),
+    groups: fc.array(
+      fc.record({ name, id: fc.integer({ min: 1, max: 0xffffffff }) }),
+      { maxLength: 4 },
+    ),
+  })
+  .map((f) => ({
+    ...f,
+    operations: f.operations.map((o) => ({
+      ...o,
+      do: (o.flags & 2) !== 0,
+      dump: (o.flags & 4) !== 0,
+      hasPolicy: (o.flags & 8) !== 0,
+      adminOnly: (o.flags & 1) !== 0,
+      namespaceAdminOnly: (o.flags & 0x10) !== 0,
+    })),
+  }))
 
 test('a family parses back to itself', (t) => {
   fc.assert(

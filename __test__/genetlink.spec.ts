@@ -121,28 +121,35 @@ kernelTest.requiring(
   'listFamilies returns the names genl ctrl list prints',
   async (t, ns) => {
     const genl = genericIn(t, ns)
-    const printed = [...genlIn(ns, 'ctrl', 'list').matchAll(/^Name: (\S+)/gm)]
-      .map((m) => m[1])
+    const printed = [
+      ...genlIn(ns, 'ctrl', 'list').matchAll(/^Name: (\S+)/gm),
+    ].map((m) => m[1])
 
     const families = await genl.listFamilies()
 
-    t.deepEqual(families.map((f) => f.name), printed)
+    t.deepEqual(
+      families.map((f) => f.name),
+      printed,
+    )
   },
 )
 
 kernelTest.requiring(
   genlMissing(),
-  "listFamilies gives each family the ids and groups genl prints",
+  'listFamilies gives each family the ids and groups genl prints',
   async (t, ns) => {
     const genl = genericIn(t, ns)
     const text = genlIn(ns, 'ctrl', 'list')
-    const printed = text.split(/^Name: /m).slice(1).map((block) => ({
-      name: block.split(/\s/)[0],
-      id: Number(/ID: (0x[0-9a-f]+)/.exec(block)?.[1]),
-      groups: [...block.matchAll(/ID-(0x[0-9a-f]+)\s+name: (\S+)/g)].map(
-        (m) => ({ name: m[2], id: Number(m[1]) }),
-      ),
-    }))
+    const printed = text
+      .split(/^Name: /m)
+      .slice(1)
+      .map((block) => ({
+        name: block.split(/\s/)[0],
+        id: Number(/ID: (0x[0-9a-f]+)/.exec(block)?.[1]),
+        groups: [...block.matchAll(/ID-(0x[0-9a-f]+)\s+name: (\S+)/g)].map(
+          (m) => ({ name: m[2], id: Number(m[1]) }),
+        ),
+      }))
 
     const families = await genl.listFamilies()
 
@@ -153,22 +160,22 @@ kernelTest.requiring(
   },
 )
 
-kernelTest('an ethtool request on a veth returns its link info', async (
-  t,
-  ns,
-) => {
-  const name = uniqueName('nlv')
-  ipIn(ns, 'link', 'add', name, 'type', 'veth', 'peer', 'name', `${name}p`)
-  const [link] = JSON.parse(ipIn(ns, '-j', 'link', 'show', name))
-  const genl = genericIn(t, ns)
+kernelTest(
+  'an ethtool request on a veth returns its link info',
+  async (t, ns) => {
+    const name = uniqueName('nlv')
+    ipIn(ns, 'link', 'add', name, 'type', 'veth', 'peer', 'name', `${name}p`)
+    const [link] = JSON.parse(ipIn(ns, '-j', 'link', 'show', name))
+    const genl = genericIn(t, ns)
 
-  const replies = await genl.execute(ETHTOOL_GENL_NAME, linkInfoRequest(name))
+    const replies = await genl.execute(ETHTOOL_GENL_NAME, linkInfoRequest(name))
 
-  t.is(replies.length, 1)
-  t.is(replies[0]!.command, ETHTOOL_MSG_LINKINFO_GET_REPLY)
-  t.is(replies[0]!.version, ETHTOOL_GENL_VERSION)
-  t.deepEqual(replyDevice(replies[0]!), { index: link.ifindex, name })
-})
+    t.is(replies.length, 1)
+    t.is(replies[0]!.command, ETHTOOL_MSG_LINKINFO_GET_REPLY)
+    t.is(replies[0]!.version, ETHTOOL_GENL_VERSION)
+    t.deepEqual(replyDevice(replies[0]!), { index: link.ifindex, name })
+  },
+)
 
 kernelTest(
   'an ethtool request for a missing device rejects with ENODEV and the ' +
@@ -280,9 +287,7 @@ kernelTest('execute by an unknown name rejects with ENOENT', async (t, ns) => {
   const genl = genericIn(t, ns)
   const name = uniqueName('nope')
 
-  const err = await caught(() =>
-    genl.execute(name, { command: 1, version: 1 }),
-  )
+  const err = await caught(() => genl.execute(name, { command: 1, version: 1 }))
 
   t.is((err as NetlinkError).code, 'ENOENT')
   t.true((err as Error).message.includes(name), (err as Error).message)
@@ -294,7 +299,10 @@ kernelTest('joinGroup joins ethtool monitor by name', async (t, ns) => {
 
   const group = await genl.joinGroup(ETHTOOL_GENL_NAME, 'monitor')
 
-  t.deepEqual(group, family.groups.find((g) => g.name === 'monitor'))
+  t.deepEqual(
+    group,
+    family.groups.find((g) => g.name === 'monitor'),
+  )
 })
 
 kernelTest(
@@ -390,7 +398,10 @@ kernelTest('joinGroup accepts the family by id', async (t, ns) => {
 
   const group = await genl.joinGroup(id, 'mgmt')
 
-  t.deepEqual(group, groups.find((g) => g.name === 'mgmt'))
+  t.deepEqual(
+    group,
+    groups.find((g) => g.name === 'mgmt'),
+  )
 })
 
 kernelTest(

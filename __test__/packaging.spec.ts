@@ -61,11 +61,7 @@ interface Ran {
 }
 
 /** Runs this Node.js with `args` in `cwd`, `env` added to this one's. */
-function node(
-  cwd: string,
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-): Ran {
+function node(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Ran {
   const { status, stdout, stderr } = spawnSync(process.execPath, args, {
     cwd,
     encoding: 'utf8',
@@ -182,7 +178,7 @@ function registerPackagingTests(built: Candidate): void {
     )
   })
 
-  test('the installed package loads its platform package\'s binary', (t) => {
+  test("the installed package loads its platform package's binary", (t) => {
     const ran = node(app, ['-e', "require('netlink-node')"], {
       NODE_DEBUG: 'netlink',
     })
@@ -229,8 +225,9 @@ function registerPackagingTests(built: Candidate): void {
     const cjs = entries.map(
       (e, i) => `import m${i} = require('netlink-node${e}')\n`,
     )
-    const use = "export const route: number = m0.Family.ROUTE\n" +
-      "export const fake: Function = m1.dialFake\n"
+    const use =
+      'export const route: number = m0.Family.ROUTE\n' +
+      'export const fake: Function = m1.dialFake\n'
     writeFileSync(join(app, 'check.mts'), esm.join('') + use)
     writeFileSync(join(app, 'check.cts'), cjs.join('') + use)
     writeFileSync(
@@ -255,7 +252,7 @@ function registerPackagingTests(built: Candidate): void {
     t.is(ran.status, 0, ran.stdout + ran.stderr)
   })
 
-  kernelTest('the installed package lists its namespace\'s links', (t, ns) => {
+  kernelTest("the installed package lists its namespace's links", (t, ns) => {
     writeFileSync(join(app, 'links.js'), LIST_LINKS)
     const ran = node(app, ['links.js', ns])
     t.is(ran.status, 0, ran.stderr)

@@ -8,12 +8,7 @@ import type { ExecutionContext } from 'ava'
 import { HeaderType, NetlinkError } from '../index'
 import { caught, dialIn } from './helpers/conn'
 import { ipBatch, kernelTest, uniqueName } from './helpers/netns'
-import {
-  RTM_NEWLINK,
-  RTNLGRP_LINK,
-  getLink,
-  getLinkDump,
-} from './helpers/rtnl'
+import { RTM_NEWLINK, RTNLGRP_LINK, getLink, getLinkDump } from './helpers/rtnl'
 
 /** A request the kernel never answers: `NLMSG_NOOP` without ACK. */
 const NEVER_ANSWERED = { header: { type: HeaderType.Noop } }

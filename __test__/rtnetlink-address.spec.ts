@@ -152,13 +152,11 @@ test('bad arguments are TypeErrors and RangeErrors naming them', async (t) => {
       /contradicts/,
     ],
     [
-      () =>
-        rt.addresses.add({ index: 1, address: '192.0.2.1', flags: ['x'] }),
+      () => rt.addresses.add({ index: 1, address: '192.0.2.1', flags: ['x'] }),
       /address\.flags\[0\]/,
     ],
     [
-      () =>
-        rt.addresses.add({ index: 1, address: '192.0.2.1', peer: '::1' }),
+      () => rt.addresses.add({ index: 1, address: '192.0.2.1', peer: '::1' }),
       /peer/,
     ],
     [() => rt.addresses.list({ family: 'ipx' } as never), /filter\.family/],

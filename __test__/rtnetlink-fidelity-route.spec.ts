@@ -234,8 +234,16 @@ kernelTest('neighbours match ip -j neigh show nud all', async (t, ns) => {
 kernelTest('bridge entries match bridge -j fdb show', async (t, ns) => {
   populate(ns)
   ipIn(ns, 'link', 'set', 'vc', 'address', '02:00:00:00:00:0c')
-  bridge(ns, 'fdb', 'append', '00:00:00:00:00:00', 'dev', 'vx0', 'dst',
-    '192.0.2.2')
+  bridge(
+    ns,
+    'fdb',
+    'append',
+    '00:00:00:00:00:00',
+    'dev',
+    'vx0',
+    'dst',
+    '192.0.2.2',
+  )
   const neighbours = new Neighbours(dialIn(t, ns, { strict: true }))
   const index = indexes(ns)
 

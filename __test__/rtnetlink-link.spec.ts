@@ -338,8 +338,7 @@ test('bad arguments are TypeErrors and RangeErrors naming them', async (t) => {
     ],
     [() => rt.links.set(1, { address: 'zz' }), /changes\.address/],
     [
-      () =>
-        rt.links.create({ name: 'x', kind: 'bridge', info: { colour: 1 } }),
+      () => rt.links.create({ name: 'x', kind: 'bridge', info: { colour: 1 } }),
       /unknown field colour/,
     ],
     [() => rt.links.list({ kind: 3 } as never), /filter\.kind/],

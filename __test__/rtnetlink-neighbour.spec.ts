@@ -110,9 +110,7 @@ test('decodeNeighbour reads the header and the attributes', (t) => {
     probes: 2,
     cacheInfo: { confirmed: 5, used: 6, updated: 7, refcnt: 1 },
   })
-  t.deepEqual(n.attributes, [
-    { type: NDA_PROTOCOL, data: Buffer.from([4]) },
-  ])
+  t.deepEqual(n.attributes, [{ type: NDA_PROTOCOL, data: Buffer.from([4]) }])
 })
 
 test('a state of 0 is NONE and several bits are listed', (t) => {
@@ -171,9 +169,7 @@ test('garbage attributes are a MalformedError', (t) => {
 })
 
 test('an address of the wrong size is a MalformedError', (t) => {
-  const attrs = new AttributeEncoder()
-    .bytes(NDA_DST, Buffer.alloc(16))
-    .encode()
+  const attrs = new AttributeEncoder().bytes(NDA_DST, Buffer.alloc(16)).encode()
   const data = ndmsg({ family: 2 }, attrs)
 
   isMalformed(t, decodeNeighbour, data, /NDA_DST of 16 bytes/)
@@ -325,22 +321,54 @@ test('delete sends the entry without state or lladdr', async (t) => {
 const badInits: BadArgument[] = [
   ['no address', { index: 1 }, /init.address/, 'TypeError'],
   ['no link', { address: '192.0.2.1' }, /init.index/, 'TypeError'],
-  ['a link of 0', { index: 0, address: '192.0.2.1' }, /init.index/,
-    'RangeError'],
-  ['a bad MAC', { index: 1, address: '192.0.2.1', lladdr: 'zz' },
-    /init.lladdr/, 'TypeError'],
-  ['an unknown state', { index: 1, address: '192.0.2.1', state: ['UP'] },
-    /init.state\[0\]/, 'TypeError'],
-  ['a family that does not fit', { index: 1, address: '192.0.2.1',
-    family: 'inet6' }, /init.address/, 'TypeError'],
-  ['a bridge entry with no MAC', { index: 1, address: '192.0.2.1',
-    family: 'bridge' }, /init.lladdr/, 'TypeError'],
-  ['an unknown family', { index: 1, address: '192.0.2.1', family: 'ipx' },
-    /init.family/, 'TypeError'],
-  ['a VLAN out of range', { index: 1, address: '02:00:00:00:00:01',
-    family: 'bridge', vlan: 4095 }, /init.vlan/, 'RangeError'],
-  ['a router that is no boolean', { index: 1, address: '192.0.2.1',
-    router: 1 }, /init.router/, 'TypeError'],
+  [
+    'a link of 0',
+    { index: 0, address: '192.0.2.1' },
+    /init.index/,
+    'RangeError',
+  ],
+  [
+    'a bad MAC',
+    { index: 1, address: '192.0.2.1', lladdr: 'zz' },
+    /init.lladdr/,
+    'TypeError',
+  ],
+  [
+    'an unknown state',
+    { index: 1, address: '192.0.2.1', state: ['UP'] },
+    /init.state\[0\]/,
+    'TypeError',
+  ],
+  [
+    'a family that does not fit',
+    { index: 1, address: '192.0.2.1', family: 'inet6' },
+    /init.address/,
+    'TypeError',
+  ],
+  [
+    'a bridge entry with no MAC',
+    { index: 1, address: '192.0.2.1', family: 'bridge' },
+    /init.lladdr/,
+    'TypeError',
+  ],
+  [
+    'an unknown family',
+    { index: 1, address: '192.0.2.1', family: 'ipx' },
+    /init.family/,
+    'TypeError',
+  ],
+  [
+    'a VLAN out of range',
+    { index: 1, address: '02:00:00:00:00:01', family: 'bridge', vlan: 4095 },
+    /init.vlan/,
+    'RangeError',
+  ],
+  [
+    'a router that is no boolean',
+    { index: 1, address: '192.0.2.1', router: 1 },
+    /init.router/,
+    'TypeError',
+  ],
 ]
 
 for (const bad of badInits) {

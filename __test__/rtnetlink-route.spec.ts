@@ -19,12 +19,7 @@ import {
   type Route,
   type RouteInit,
 } from '../lib/rtnetlink/route'
-import {
-  checkRequest,
-  errorReply,
-  multipart,
-  type Handler,
-} from '../testing'
+import { checkRequest, errorReply, multipart, type Handler } from '../testing'
 import {
   fakeRoute,
   refusedUnsent,
@@ -395,25 +390,61 @@ test('get passes the kernel error on', async (t) => {
 
 const badInits: BadArgument[] = [
   ['no destination', {}, /init.destination/, 'TypeError'],
-  ['a bad gateway', { destination: 'default', gateway: 'x' }, /init.gateway/,
-    'TypeError'],
+  [
+    'a bad gateway',
+    { destination: 'default', gateway: 'x' },
+    /init.gateway/,
+    'TypeError',
+  ],
   ['an unknown field', { destination: 'default', via: 1 }, /via/, 'TypeError'],
-  ['a prefix too long', { destination: '198.18.0.0/33' }, /init.destination/,
-    'RangeError'],
-  ['a table out of range', { destination: 'default', table: -1 },
-    /init.table/, 'RangeError'],
-  ['an unknown protocol', { destination: 'default', protocol: 'nope' },
-    /init.protocol/, 'TypeError'],
-  ['an unknown flag', { destination: 'default', flags: ['nope'] },
-    /init.flags\[0\]/, 'TypeError'],
-  ['a weight of 0', { destination: 'default', nexthops: [{ weight: 0 }] },
-    /init.nexthops\[0\].weight/, 'RangeError'],
-  ['mixed families', { destination: '198.18.0.0/16', family: 'inet6' },
-    /init.destination/, 'TypeError'],
-  ['a bad metric', { destination: 'default', metrics: { mtu: 'x' } },
-    /init.metrics.mtu/, 'TypeError'],
-  ['a bad raw attribute', { destination: 'default', attributes: [{}] },
-    /init.attributes\[0\].type/, 'TypeError'],
+  [
+    'a prefix too long',
+    { destination: '198.18.0.0/33' },
+    /init.destination/,
+    'RangeError',
+  ],
+  [
+    'a table out of range',
+    { destination: 'default', table: -1 },
+    /init.table/,
+    'RangeError',
+  ],
+  [
+    'an unknown protocol',
+    { destination: 'default', protocol: 'nope' },
+    /init.protocol/,
+    'TypeError',
+  ],
+  [
+    'an unknown flag',
+    { destination: 'default', flags: ['nope'] },
+    /init.flags\[0\]/,
+    'TypeError',
+  ],
+  [
+    'a weight of 0',
+    { destination: 'default', nexthops: [{ weight: 0 }] },
+    /init.nexthops\[0\].weight/,
+    'RangeError',
+  ],
+  [
+    'mixed families',
+    { destination: '198.18.0.0/16', family: 'inet6' },
+    /init.destination/,
+    'TypeError',
+  ],
+  [
+    'a bad metric',
+    { destination: 'default', metrics: { mtu: 'x' } },
+    /init.metrics.mtu/,
+    'TypeError',
+  ],
+  [
+    'a bad raw attribute',
+    { destination: 'default', attributes: [{}] },
+    /init.attributes\[0\].type/,
+    'TypeError',
+  ],
 ]
 
 for (const bad of badInits) {
@@ -548,9 +579,9 @@ kernelTest('an IPv6 route with a metric round-trips', async (t, ns) => {
   }
 
   await routes.add(init)
-  const [r] = await routes.list({ family: 'inet6', table: 254 }).then((rs) =>
-    rs.filter((x) => x.destination === init.destination),
-  )
+  const [r] = await routes
+    .list({ family: 'inet6', table: 254 })
+    .then((rs) => rs.filter((x) => x.destination === init.destination))
 
   t.like(r, { ...init, family: 'inet6', preference: 'medium' })
   await routes.delete(r)

@@ -225,11 +225,19 @@ test('a rule of another action gets no default table', async (t) => {
 const badInits: BadArgument[] = [
   ['an unknown field', { lookup: 1 }, /lookup/, 'TypeError'],
   ['a bad prefix', { source: 'x' }, /init.source/, 'TypeError'],
-  ['mixed families', { source: '198.18.0.0/16', family: 'inet6' },
-    /init.source/, 'TypeError'],
+  [
+    'mixed families',
+    { source: '198.18.0.0/16', family: 'inet6' },
+    /init.source/,
+    'TypeError',
+  ],
   ['an unknown action', { action: 'jump' }, /init.action/, 'TypeError'],
-  ['a long link name', { iifname: 'a'.repeat(16) }, /init.iifname/,
-    'TypeError'],
+  [
+    'a long link name',
+    { iifname: 'a'.repeat(16) },
+    /init.iifname/,
+    'TypeError',
+  ],
   ['a negative priority', { priority: -1 }, /init.priority/, 'RangeError'],
 ]
 
@@ -343,8 +351,7 @@ function fromIp(r: Record<string, unknown>): Record<string, unknown> {
     oifname: r.oif,
     fwmark: hex(r.fwmark),
     fwmask: hex(r.fwmask),
-    table:
-      table === undefined ? 0 : (tables[table] ?? (Number(table) || 253)),
+    table: table === undefined ? 0 : (tables[table] ?? (Number(table) || 253)),
     action: r.action ?? (r.goto === undefined ? 'to_tbl' : 'goto'),
     goto: r.goto,
     tos: hex(r.tos) ?? 0,
@@ -384,8 +391,17 @@ kernelTest('rules match ip -j rule show', async (t, ns) => {
     'rule add pref 400 blackhole',
     'rule add pref 500 tos 0x10 unreachable',
   ])
-  ipIn(ns, '-6', 'rule', 'add', 'pref', '600', 'from', '2001:db8::/32',
-    'prohibit')
+  ipIn(
+    ns,
+    '-6',
+    'rule',
+    'add',
+    'pref',
+    '600',
+    'from',
+    '2001:db8::/32',
+    'prohibit',
+  )
   const rules = rulesIn(t, ns)
 
   const ours = (await rules.list()).map(fromLibrary)

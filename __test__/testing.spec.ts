@@ -79,27 +79,24 @@ test('execute resolves with the reply the handler returns', async (t) => {
   t.is(replies[0].header.type, RTM_NEWLINK)
 })
 
-test(
-  'the handler sees the request with sequence, pid and Request filled in',
-  async (t) => {
-    const seen: Message[] = []
-    const { conn } = fake(t, (request) => {
-      seen.push(request)
-      return link('lo')
-    })
+test('the handler sees the request with sequence, pid and Request filled in', async (t) => {
+  const seen: Message[] = []
+  const { conn } = fake(t, (request) => {
+    seen.push(request)
+    return link('lo')
+  })
 
-    const [reply] = await conn.execute({ ...getLink, data: Buffer.from([7]) })
+  const [reply] = await conn.execute({ ...getLink, data: Buffer.from([7]) })
 
-    const { header, data } = seen[0]
-    t.is(conn.pid, FAKE_PID)
-    t.is(header.pid, conn.pid)
-    t.true(header.sequence > 0)
-    t.is(header.flags & HeaderFlags.Request, HeaderFlags.Request)
-    t.deepEqual(data, Buffer.from([7]))
-    t.is(reply.header.sequence, header.sequence)
-    t.is(reply.header.pid, header.pid)
-  },
-)
+  const { header, data } = seen[0]
+  t.is(conn.pid, FAKE_PID)
+  t.is(header.pid, conn.pid)
+  t.true(header.sequence > 0)
+  t.is(header.flags & HeaderFlags.Request, HeaderFlags.Request)
+  t.deepEqual(data, Buffer.from([7]))
+  t.is(reply.header.sequence, header.sequence)
+  t.is(reply.header.pid, header.pid)
+})
 
 test('a reply without a type takes the request type', async (t) => {
   const { conn } = fake(t, () => ({ data: Buffer.from('x') }))
@@ -114,26 +111,30 @@ test('the port ID is configurable, and config.pid wins', (t) => {
   t.is(fake(t, () => null, { pid: 77, config: { pid: 88 } }).conn.pid, 88)
 })
 
-test(
-  'a multipart reply over several batches resolves with every part in order',
-  async (t) => {
-    const parts = ['a', 'b', 'c', 'd', 'e']
-    const { conn } = fake(t, () => multipart(parts.map(link), { batches: 3 }))
+test('a multipart reply over several batches resolves with every part in order', async (t) => {
+  const parts = ['a', 'b', 'c', 'd', 'e']
+  const { conn } = fake(t, () => multipart(parts.map(link), { batches: 3 }))
 
-    const replies = await conn.execute(dumpLinks)
+  const replies = await conn.execute(dumpLinks)
 
-    t.deepEqual(names(replies), parts)
-    t.false(replies.some((m) => m.header.type === HeaderType.Done))
-    t.true(replies.every((m) => (m.header.flags & HeaderFlags.Multi) !== 0))
-    t.like(conn.stats(), { batches: 3, datagrams: 3 })
-  },
-)
+  t.deepEqual(names(replies), parts)
+  t.false(replies.some((m) => m.header.type === HeaderType.Done))
+  t.true(replies.every((m) => (m.header.flags & HeaderFlags.Multi) !== 0))
+  t.like(conn.stats(), { batches: 3, datagrams: 3 })
+})
 
 const splits = [
   { parts: 0, batches: undefined, want: [['DONE']] },
   { parts: 1, batches: undefined, want: [['0', 'DONE']] },
   { parts: 2, batches: undefined, want: [['0'], ['1', 'DONE']] },
-  { parts: 5, batches: undefined, want: [['0', '1', '2'], ['3', '4', 'DONE']] },
+  {
+    parts: 5,
+    batches: undefined,
+    want: [
+      ['0', '1', '2'],
+      ['3', '4', 'DONE'],
+    ],
+  },
   { parts: 4, batches: 3, want: [['0'], ['1', '2'], ['3', 'DONE']] },
   { parts: 3, batches: 4, want: [['0'], ['1'], ['2'], ['DONE']] },
   { parts: 3, batches: 1, want: [['0', '1', '2', 'DONE']] },
@@ -173,61 +174,52 @@ test('multipart refuses more batches than its messages and DONE', (t) => {
   })
 })
 
-test(
-  'an error reply rejects with its errno and extended acknowledgement',
-  async (t) => {
-    const { conn } = fake(t, () =>
-      errorReply('ENODEV', {
-        message: 'no such link',
-        offset: 20,
-        missingType: 3,
-      }),
-    )
-
-    const err = await t.throwsAsync(conn.execute(getLink), {
-      instanceOf: NetlinkError,
-    })
-
-    t.is(err?.code, 'ENODEV')
-    t.is(err?.errno, 19)
-    t.is(err?.op, 'execute')
-    t.regex(err?.message ?? '', /no such link/)
-    t.deepEqual(err?.extAck, {
+test('an error reply rejects with its errno and extended acknowledgement', async (t) => {
+  const { conn } = fake(t, () =>
+    errorReply('ENODEV', {
       message: 'no such link',
       offset: 20,
       missingType: 3,
-    })
-  },
-)
+    }),
+  )
 
-test(
-  'an error without extended acknowledgement fields carries none',
-  async (t) => {
-    const { conn } = fake(t, () => errorReply(1))
+  const err = await t.throwsAsync(conn.execute(getLink), {
+    instanceOf: NetlinkError,
+  })
 
-    const err = await t.throwsAsync(conn.execute(getLink), {
-      instanceOf: NetlinkError,
-    })
+  t.is(err?.code, 'ENODEV')
+  t.is(err?.errno, 19)
+  t.is(err?.op, 'execute')
+  t.regex(err?.message ?? '', /no such link/)
+  t.deepEqual(err?.extAck, {
+    message: 'no such link',
+    offset: 20,
+    missingType: 3,
+  })
+})
 
-    t.is(err?.code, 'EPERM')
-    t.is(err?.extAck, undefined)
-  },
-)
+test('an error without extended acknowledgement fields carries none', async (t) => {
+  const { conn } = fake(t, () => errorReply(1))
 
-test(
-  'with ExtendedAcknowledge off an error loses its extended acknowledgement',
-  async (t) => {
-    const { conn } = fake(t, () => errorReply('ENODEV', { message: 'gone' }))
-    conn.setOption(ConnOption.ExtendedAcknowledge, false)
+  const err = await t.throwsAsync(conn.execute(getLink), {
+    instanceOf: NetlinkError,
+  })
 
-    const err = await t.throwsAsync(conn.execute(getLink), {
-      instanceOf: NetlinkError,
-    })
+  t.is(err?.code, 'EPERM')
+  t.is(err?.extAck, undefined)
+})
 
-    t.is(err?.code, 'ENODEV')
-    t.is(err?.extAck, undefined)
-  },
-)
+test('with ExtendedAcknowledge off an error loses its extended acknowledgement', async (t) => {
+  const { conn } = fake(t, () => errorReply('ENODEV', { message: 'gone' }))
+  conn.setOption(ConnOption.ExtendedAcknowledge, false)
+
+  const err = await t.throwsAsync(conn.execute(getLink), {
+    instanceOf: NetlinkError,
+  })
+
+  t.is(err?.code, 'ENODEV')
+  t.is(err?.extAck, undefined)
+})
 
 const badErrnos = [
   { errno: 'ENOPE', error: RangeError },
@@ -300,18 +292,15 @@ test('an error that goes to receive() carries its NetlinkError', async (t) => {
   t.is(value.header.flags & tlvs, tlvs)
 })
 
-test(
-  'messages then an acknowledgement resolve with the messages',
-  async (t) => {
-    const { conn } = fake(t, () => [link('a'), link('b'), ack()])
+test('messages then an acknowledgement resolve with the messages', async (t) => {
+  const { conn } = fake(t, () => [link('a'), link('b'), ack()])
 
-    const replies = await conn.execute({
-      header: { type: RTM_GETLINK, flags: HeaderFlags.Acknowledge },
-    })
+  const replies = await conn.execute({
+    header: { type: RTM_GETLINK, flags: HeaderFlags.Acknowledge },
+  })
 
-    t.deepEqual(names(replies), ['a', 'b'])
-  },
-)
+  t.deepEqual(names(replies), ['a', 'b'])
+})
 
 test('a DONE with an errno rejects the dump with it', async (t) => {
   const part = {
@@ -327,78 +316,66 @@ test('a DONE with an errno rejects the dump with it', async (t) => {
   t.is(err?.code, 'EINTR')
 })
 
-test(
-  'an ERROR too short for its echo fails the execute as malformed',
-  async (t) => {
-    const { conn } = fake(t, () => ({
-      header: { type: HeaderType.Error },
-      data: Buffer.alloc(4),
-    }))
+test('an ERROR too short for its echo fails the execute as malformed', async (t) => {
+  const { conn } = fake(t, () => ({
+    header: { type: HeaderType.Error },
+    data: Buffer.alloc(4),
+  }))
 
-    const err = await t.throwsAsync(conn.execute(getLink), {
-      instanceOf: NetlinkError,
-    })
+  const err = await t.throwsAsync(conn.execute(getLink), {
+    instanceOf: NetlinkError,
+  })
 
-    t.is(err?.code, 'EBADMSG')
-    t.is(conn.stats().malformed, 1)
-  },
-)
+  t.is(err?.code, 'EBADMSG')
+  t.is(conn.stats().malformed, 1)
+})
 
-test(
-  'a request with no reply rejects with AbortError when its signal aborts',
-  async (t) => {
-    const { conn, requests } = fake(t, () => null)
-    const controller = new AbortController()
+test('a request with no reply rejects with AbortError when its signal aborts', async (t) => {
+  const { conn, requests } = fake(t, () => null)
+  const controller = new AbortController()
 
-    const pending = conn.execute(getLink, { signal: controller.signal })
-    await nextTurn()
-    controller.abort()
+  const pending = conn.execute(getLink, { signal: controller.signal })
+  await nextTurn()
+  controller.abort()
 
-    // The reason is a DOMException, which ava does not take for an Error.
-    const reason = await pending.then(
-      () => undefined,
-      (err: unknown) => err,
-    )
-    t.is((reason as Error | undefined)?.name, 'AbortError')
-    t.is(requests.length, 1)
-  },
-)
+  // The reason is a DOMException, which ava does not take for an Error.
+  const reason = await pending.then(
+    () => undefined,
+    (err: unknown) => err,
+  )
+  t.is((reason as Error | undefined)?.name, 'AbortError')
+  t.is(requests.length, 1)
+})
 
-test(
-  'notify reaches receive() only once the Conn joined the group',
-  async (t) => {
-    const { conn, notify } = fake(t, () => null)
+test('notify reaches receive() only once the Conn joined the group', async (t) => {
+  const { conn, notify } = fake(t, () => null)
 
-    notify(5, link('before'))
-    conn.joinGroup(5)
-    notify(5, link('after'))
+  notify(5, link('before'))
+  conn.joinGroup(5)
+  notify(5, link('after'))
 
-    const { value } = await conn.receive().next()
-    t.is(value.data.toString(), 'after')
-    t.is(value.group, 5)
-    t.is(value.port, 0)
-  },
-)
+  const { value } = await conn.receive().next()
+  t.is(value.data.toString(), 'after')
+  t.is(value.group, 5)
+  t.is(value.port, 0)
+})
 
-test(
-  'notify reaches groups of config.groups until they are left',
-  async (t) => {
-    const { conn, notify } = fake(t, () => null, { config: { groups: 1 << 2 } })
-    const messages = conn.receive()
+test('notify reaches groups of config.groups until they are left', async (t) => {
+  const { conn, notify } = fake(t, () => null, { config: { groups: 1 << 2 } })
+  const messages = conn.receive()
 
-    notify(3, link('joined at dial'))
-    const first = await messages.next()
-    conn.leaveGroup(3)
-    conn.joinGroup(4)
-    notify(3, link('left'))
-    notify(4, link('other'))
-    const second = await messages.next()
+  notify(3, link('joined at dial'))
+  const first = await messages.next()
+  conn.leaveGroup(3)
+  conn.joinGroup(4)
+  notify(3, link('left'))
+  notify(4, link('other'))
+  const second = await messages.next()
 
-    t.is(first.value.data.toString(), 'joined at dial')
-    t.is(first.value.group, 3)
-    t.is(second.value.data.toString(), 'other')
-  },
-)
+  t.is(first.value.data.toString(), 'joined at dial')
+  t.is(first.value.group, 3)
+  t.is(second.value.data.toString(), 'other')
+})
 
 test('in raw mode notify delivers the data alone, as a uevent', async (t) => {
   const uevent = Buffer.from('add@/devices/x\0ACTION=add\0')
@@ -414,28 +391,25 @@ test('in raw mode notify delivers the data alone, as a uevent', async (t) => {
   t.is(value.group, 1)
 })
 
-test(
-  'concurrent executes are routed by sequence when answered out of order',
-  async (t) => {
-    const delays: Record<string, number> = { a: 30, b: 5, c: 15 }
-    const answered: string[] = []
-    const { conn } = fake(t, async (request) => {
-      const name = request.data.toString()
-      await sleep(delays[name])
-      answered.push(name)
-      return link(name)
-    })
+test('concurrent executes are routed by sequence when answered out of order', async (t) => {
+  const delays: Record<string, number> = { a: 30, b: 5, c: 15 }
+  const answered: string[] = []
+  const { conn } = fake(t, async (request) => {
+    const name = request.data.toString()
+    await sleep(delays[name])
+    answered.push(name)
+    return link(name)
+  })
 
-    const replies = await Promise.all(
-      ['a', 'b', 'c'].map((n) =>
-        conn.execute({ ...getLink, data: Buffer.from(n) }),
-      ),
-    )
+  const replies = await Promise.all(
+    ['a', 'b', 'c'].map((n) =>
+      conn.execute({ ...getLink, data: Buffer.from(n) }),
+    ),
+  )
 
-    t.deepEqual(replies.map(names), [['a'], ['b'], ['c']])
-    t.deepEqual(answered, ['b', 'c', 'a'])
-  },
-)
+  t.deepEqual(replies.map(names), [['a'], ['b'], ['c']])
+  t.deepEqual(answered, ['b', 'c', 'a'])
+})
 
 /** What a Conn opens a transport with, as for a plain ROUTE dial. */
 const openOptions = {
@@ -561,14 +535,15 @@ const failing = [
     name: 'a flag missing',
     types: RTM_GETLINK,
     flags: HeaderFlags.Acknowledge | HeaderFlags.Dump,
-    message: 'request seq=7 has flags request|dump, want ack|dump' +
-      ' (missing ack)',
+    message:
+      'request seq=7 has flags request|dump, want ack|dump' + ' (missing ack)',
   },
   {
     name: 'both wrong',
     types: RTM_NEWLINK,
     flags: HeaderFlags.Echo,
-    message: 'request seq=7 has type 18, want 16 and flags request|dump,' +
+    message:
+      'request seq=7 has type 18, want 16 and flags request|dump,' +
       ' want echo (missing echo)',
   },
 ]
@@ -661,7 +636,11 @@ test('close rejects pending executes with EBADF', async (t) => {
 })
 
 test('a closed fake transport refuses to send as the binding does', (t) => {
-  const transport = new FakeTransport(openOptions, () => {}, () => null)
+  const transport = new FakeTransport(
+    openOptions,
+    () => {},
+    () => null,
+  )
   transport.close()
 
   const err = t.throws(
@@ -673,23 +652,20 @@ test('a closed fake transport refuses to send as the binding does', (t) => {
   t.is(err?.op, 'send')
 })
 
-test(
-  'requests records every message sent, sendMessages included',
-  async (t) => {
-    const { conn, requests } = fake(t, (r) =>
-      r.header.type === RTM_GETLINK ? link('reply') : null,
-    )
+test('requests records every message sent, sendMessages included', async (t) => {
+  const { conn, requests } = fake(t, (r) =>
+    r.header.type === RTM_GETLINK ? link('reply') : null,
+  )
 
-    const executed = conn.execute({ ...getLink, data: Buffer.from('get') })
-    t.is(requests.length, 1)
-    await conn.send(link('one'))
-    await conn.sendMessages([link('two'), link('three')])
-    await executed
+  const executed = conn.execute({ ...getLink, data: Buffer.from('get') })
+  t.is(requests.length, 1)
+  await conn.send(link('one'))
+  await conn.sendMessages([link('two'), link('three')])
+  await executed
 
-    t.deepEqual(names(requests), ['get', 'one', 'two', 'three'])
-    t.is(requests[3].header.sequence, requests[2].header.sequence + 1)
-  },
-)
+  t.deepEqual(names(requests), ['get', 'one', 'two', 'three'])
+  t.is(requests[3].header.sequence, requests[2].header.sequence + 1)
+})
 
 test('buffer sizes read back doubled, as the kernel reports them', (t) => {
   const { conn } = fake(t, () => null, { config: { readBufferSize: 1000 } })

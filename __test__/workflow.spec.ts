@@ -146,18 +146,14 @@ test('npm publish without provenance is reported', (t) => {
 test('publishing without id-token: write is reported', (t) => {
   const p = project()
   delete p.workflow.jobs!.publish.permissions!['id-token']
-  t.true(
-    checkProject(p).includes('publish lacks id-token: write (provenance)'),
-  )
+  t.true(checkProject(p).includes('publish lacks id-token: write (provenance)'))
 })
 
 test('an install script is reported', (t) => {
   const p = project()
   p.packageJson.scripts = { ...p.packageJson.scripts, postinstall: 'x' }
   t.true(
-    checkProject(p).includes(
-      'package.json has an install script: postinstall',
-    ),
+    checkProject(p).includes('package.json has an install script: postinstall'),
   )
 })
 

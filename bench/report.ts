@@ -78,9 +78,7 @@ const routeDump =
 /** The bytes of routes the kernel sent in a run, by the baseline's count. */
 function kernelBytes(run: Run, own: DumpFigures): number {
   const native = run.routes.baseline
-  return native.ok && native.figures !== null
-    ? native.figures.bytes
-    : own.bytes
+  return native.ok && native.figures !== null ? native.figures.bytes : own.bytes
 }
 
 const DEFINITIONS: Definition[] = [
@@ -201,9 +199,7 @@ export function median(values: (number | undefined)[]): number | undefined {
     .sort((a, b) => a - b)
   if (known.length === 0) return undefined
   const mid = known.length >> 1
-  return known.length % 2 === 1
-    ? known[mid]
-    : (known[mid - 1] + known[mid]) / 2
+  return known.length % 2 === 1 ? known[mid] : (known[mid - 1] + known[mid]) / 2
 }
 
 /** The table's rows for `runs`. */
@@ -249,9 +245,7 @@ export function tabulate(runs: Run[], enforce: boolean): Row[] {
       row.target = d.target.text
       const value = row.median.library
       row.pass =
-        value === undefined
-          ? undefined
-          : d.target.met(value, row.ratio.library)
+        value === undefined ? undefined : d.target.met(value, row.ratio.library)
     }
     return row
   })

@@ -104,10 +104,7 @@ async function oneRun(
   const work = (name: string, count = 0) =>
     each((tool) => runWork<never>(ns, baseline, tool, name, count))
 
-  const burst = routeLines(
-    sizes.burst,
-    `dev veth0 table ${BURST_TABLE}`,
-  )
+  const burst = routeLines(sizes.burst, `dev veth0 table ${BURST_TABLE}`)
   return {
     routes: await work('routes'),
     links: await work('links'),

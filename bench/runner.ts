@@ -12,8 +12,7 @@ import type { Namespace } from './namespace'
 
 /** A run's figures, or why there are none. */
 export type Outcome<T> =
-  | { ok: true; figures: T | null }
-  | { ok: false; reason: string }
+  { ok: true; figures: T | null } | { ok: false; reason: string }
 
 /** The tools, by the names the table shows. */
 export const TOOLS = ['baseline', 'library', 'npm-netlink'] as const

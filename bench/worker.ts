@@ -33,7 +33,6 @@ const WARM_UP_PASSES = 3
  */
 const DUMP_WARM_UPS = 20
 
-
 async function main(): Promise<void> {
   const [toolName = '', work = '', countArg = '0'] = process.argv.slice(2)
   const tool = TOOLS[toolName]
@@ -49,11 +48,7 @@ async function main(): Promise<void> {
  * again and returns what that last time measured. The route dump warms up
  * on link dumps, then collects garbage: its peak RSS must be its own.
  */
-async function run(
-  tool: Tool,
-  work: string,
-  count: number,
-): Promise<unknown> {
+async function run(tool: Tool, work: string, count: number): Promise<unknown> {
   switch (work) {
     case 'routes':
       for (let i = 0; i < DUMP_WARM_UPS; i++) await tool.links(false)

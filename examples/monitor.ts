@@ -128,7 +128,12 @@ function printRows(rows: string[][]): void {
     Math.max(...rows.map((r) => r[i].length)),
   )
   for (const row of rows) {
-    console.log(row.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd())
+    console.log(
+      row
+        .map((c, i) => c.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd(),
+    )
   }
 }
 

@@ -401,7 +401,8 @@ export class AttributeEncoder {
       n = v
     } else if (typeof v === 'number') {
       if (!Number.isSafeInteger(v)) {
-        const msg = `attribute ${type}: ${name} value is not a safe integer` +
+        const msg =
+          `attribute ${type}: ${name} value is not a safe integer` +
           ` (use a bigint): ${v}`
         this.#fail(rangeError(msg))
         return undefined
@@ -446,7 +447,8 @@ export class AttributeEncoder {
    */
   #reserve(rawType: number, size: number): number {
     if (size > MAX_VALUE) {
-      const msg = `attribute ${rawType & NLA_TYPE_MASK}: value of ${size}` +
+      const msg =
+        `attribute ${rawType & NLA_TYPE_MASK}: value of ${size}` +
         ` bytes is over the limit of ${MAX_VALUE}`
       this.#fail(rangeError(msg))
       return -1
@@ -550,21 +552,29 @@ export class AttributeDecoder {
     this.#clear(at)
 
     if (left < HEADER) {
-      this.#fail(`attribute at offset ${this.#base + at}: ${left} stray` +
-        ` bytes, too few for a header`)
+      this.#fail(
+        `attribute at offset ${this.#base + at}: ${left} stray` +
+          ` bytes, too few for a header`,
+      )
       return false
     }
 
     const len = readU16(buf, at)
     this.#rawType = readU16(buf, at + 2)
     if (len < HEADER) {
-      this.#fail(`attribute at offset ${this.#base + at}: length ${len}` +
-        ` is under ${HEADER}`, this.type)
+      this.#fail(
+        `attribute at offset ${this.#base + at}: length ${len}` +
+          ` is under ${HEADER}`,
+        this.type,
+      )
       return false
     }
     if (len > left) {
-      this.#fail(`attribute at offset ${this.#base + at}: length ${len}` +
-        ` runs past the end (${left} bytes left)`, this.type)
+      this.#fail(
+        `attribute at offset ${this.#base + at}: length ${len}` +
+          ` runs past the end (${left} bytes left)`,
+        this.type,
+      )
       return false
     }
 
@@ -688,8 +698,11 @@ export class AttributeDecoder {
     if (this.#err !== null) return false
     if (this.length === 0) return true
 
-    this.#fail(`attribute ${this.type} at offset ${this.#base + this.#at}:` +
-      ` flag carries ${this.length} bytes`, this.type)
+    this.#fail(
+      `attribute ${this.type} at offset ${this.#base + this.#at}:` +
+        ` flag carries ${this.length} bytes`,
+      this.type,
+    )
     return false
   }
 
@@ -759,8 +772,11 @@ export class AttributeDecoder {
     if (this.#err !== null) return false
     if (this.length === size) return true
 
-    this.#fail(`attribute ${this.type} at offset ${this.#base + this.#at}:` +
-      ` ${name} needs ${size} bytes, got ${this.length}`, this.type)
+    this.#fail(
+      `attribute ${this.type} at offset ${this.#base + this.#at}:` +
+        ` ${name} needs ${size} bytes, got ${this.length}`,
+      this.type,
+    )
     return false
   }
 
@@ -771,8 +787,11 @@ export class AttributeDecoder {
     const size = this.length
     if (size === 1 || size === 2 || size === 4 || size === 8) return true
 
-    this.#fail(`attribute ${this.type} at offset ${this.#base + this.#at}:` +
-      ` ${name} needs 1, 2, 4 or 8 bytes, got ${size}`, this.type)
+    this.#fail(
+      `attribute ${this.type} at offset ${this.#base + this.#at}:` +
+        ` ${name} needs 1, 2, 4 or 8 bytes, got ${size}`,
+      this.type,
+    )
     return false
   }
 
@@ -781,8 +800,12 @@ export class AttributeDecoder {
       fn()
     } catch (cause) {
       const why = cause instanceof Error ? cause.message : String(cause)
-      this.#fail(`attribute ${this.type} at offset ${this.#base + this.#at}:` +
-        ` ${why}`, this.type, cause)
+      this.#fail(
+        `attribute ${this.type} at offset ${this.#base + this.#at}:` +
+          ` ${why}`,
+        this.type,
+        cause,
+      )
     }
   }
 }
@@ -811,8 +834,10 @@ export function marshalAttributes(attrs: readonly Attribute[]): Buffer {
       throw typeError(`attrs[${i}].data must be a Uint8Array`)
     }
     if (a.data.length > MAX_VALUE) {
-      throw rangeError(`attribute ${a.type & NLA_TYPE_MASK}: value of` +
-        ` ${a.data.length} bytes is over the limit of ${MAX_VALUE}`)
+      throw rangeError(
+        `attribute ${a.type & NLA_TYPE_MASK}: value of` +
+          ` ${a.data.length} bytes is over the limit of ${MAX_VALUE}`,
+      )
     }
     size += pad4(HEADER + a.data.length)
   }

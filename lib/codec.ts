@@ -139,19 +139,30 @@ export function parseMessages(buf: Uint8Array): Message[] {
   while (at < b.length) {
     const left = b.length - at
     if (left < HEADER_LENGTH) {
-      throw new MessageError(`message at offset ${at}: ${left} stray bytes,` +
-        ` too few for a header`, at, messages)
+      throw new MessageError(
+        `message at offset ${at}: ${left} stray bytes,` +
+          ` too few for a header`,
+        at,
+        messages,
+      )
     }
 
     const header = readHeader(b, at)
     if (header.length < HEADER_LENGTH) {
-      throw new MessageError(`message at offset ${at}: length` +
-        ` ${header.length} is under ${HEADER_LENGTH}`, at, messages)
+      throw new MessageError(
+        `message at offset ${at}: length` +
+          ` ${header.length} is under ${HEADER_LENGTH}`,
+        at,
+        messages,
+      )
     }
     if (header.length > left) {
-      throw new MessageError(`message at offset ${at}: length` +
-        ` ${header.length} runs past the end (${left} bytes left)`, at,
-        messages)
+      throw new MessageError(
+        `message at offset ${at}: length` +
+          ` ${header.length} runs past the end (${left} bytes left)`,
+        at,
+        messages,
+      )
     }
 
     const data = b.subarray(at + HEADER_LENGTH, at + header.length)

@@ -256,13 +256,7 @@ export class Conn {
     const options: OpenOptions = {
       family,
       pid: check.optionalInteger('config.pid', given.pid, 0, U32, 0),
-      groups: check.optionalInteger(
-        'config.groups',
-        given.groups,
-        0,
-        U32,
-        0,
-      ),
+      groups: check.optionalInteger('config.groups', given.groups, 0, U32, 0),
       netnsPath: typeof netns === 'string' ? netns : undefined,
       netnsFd: typeof netns === 'number' ? netns : undefined,
       strict: check.optionalBoolean('config.strict', given.strict, false),
@@ -668,11 +662,7 @@ export class Conn {
    * the rest waits for the next turn of the event loop, so that timers
    * and I/O are not held up for a whole dump.
    */
-  #receiveBatch(
-    data: Buffer,
-    records: Uint32Array,
-    acks: ExtAckJs[],
-  ): void {
+  #receiveBatch(data: Buffer, records: Uint32Array, acks: ExtAckJs[]): void {
     if (this.#closed) return
     const now = performance.now()
     lastTurn = now
@@ -967,8 +957,8 @@ function readAtOnce(native: Transport, datagram: Buffer): BatchJs | null {
 
   let end = 0
   for (let at = 0; at < got; at += RECORD_LEN) {
-    const stop = SCRATCH_RECORDS[at + Field.Offset] +
-      SCRATCH_RECORDS[at + Field.Length]
+    const stop =
+      SCRATCH_RECORDS[at + Field.Offset] + SCRATCH_RECORDS[at + Field.Length]
     if (stop > end) end = stop
   }
   const data = Buffer.allocUnsafe(end)
@@ -998,10 +988,7 @@ function closedError(op: string): NetlinkError {
   return new NetlinkError(op, ERRNO.EBADF, { detail: 'connection closed' })
 }
 
-function interruptedError(
-  sequence: number,
-  messages: Message[],
-): NetlinkError {
+function interruptedError(sequence: number, messages: Message[]): NetlinkError {
   const err = new NetlinkError('execute', ERRNO.EINTR, {
     sequence,
     detail: 'dump interrupted: the data changed while it was read; retry',

@@ -61,10 +61,7 @@ function logMessage(direction: string, family: number, m: Message): void {
  * `NODE_DEBUG=netlink` is set; does nothing otherwise. Slow: meant for
  * debugging only.
  */
-export function logSent(
-  family: number,
-  messages: readonly Message[],
-): void {
+export function logSent(family: number, messages: readonly Message[]): void {
   if (!debugEnabled) return
   for (const m of messages) logMessage('send', family, m)
 }

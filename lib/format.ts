@@ -199,8 +199,10 @@ function dumpAttributes(
   const pad = ' '.repeat(indent)
   while (d.next()) {
     const flags = typeFlagLetters(d.typeFlags)
-    const head = `${pad}type=${d.type}` +
-      (flags === '' ? '' : ` flags=${flags}`) + ` len=${d.length + 4}`
+    const head =
+      `${pad}type=${d.type}` +
+      (flags === '' ? '' : ` flags=${flags}`) +
+      ` len=${d.length + 4}`
     const value = d.bytes()
 
     // Nested attributes share the decoder's error, so a malformed child

@@ -141,7 +141,8 @@ export class ReceiveQueue {
 
     this.#items.push(
       new NetlinkError('receive', errnoENOBUFS, {
-        detail: `receive queue over its ${this.#limit}-byte limit: ` +
+        detail:
+          `receive queue over its ${this.#limit}-byte limit: ` +
           'messages were dropped',
       }),
     )

@@ -292,7 +292,7 @@ function checkPublish(workflow: Workflow): string[] {
   if (job.permissions?.['id-token'] !== 'write') {
     problems.push('publish lacks id-token: write (provenance)')
   }
-  const needs = typeof job.needs === 'string' ? [job.needs] : job.needs ?? []
+  const needs = typeof job.needs === 'string' ? [job.needs] : (job.needs ?? [])
   for (const wanted of ['build', 'test-glibc', 'test-musl']) {
     if (!needs.includes(wanted)) {
       problems.push(`publish does not need ${wanted}`)
@@ -324,8 +324,7 @@ function checkPackage(pkg: PackageJson): string[] {
 
   for (const entry of ENTRY_POINTS) {
     const conditions = pkg.exports?.[entry] as
-      | Record<string, Record<string, string>>
-      | undefined
+      Record<string, Record<string, string>> | undefined
     for (const kind of ['import', 'require']) {
       const target = conditions?.[kind]
       if (target?.types === undefined || target.default === undefined) {

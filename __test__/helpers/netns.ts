@@ -56,10 +56,7 @@ export function ipBatch(ns: string, lines: string[]): void {
  * Like `ipBatch`, but in the background: the event loop keeps running
  * while `ip` works through the lines.
  */
-export async function ipBatchAsync(
-  ns: string,
-  lines: string[],
-): Promise<void> {
+export async function ipBatchAsync(ns: string, lines: string[]): Promise<void> {
   const args = ['-n', ns, '-batch', '-']
   const child = execFileAsync('ip', args, { maxBuffer: 1 << 24 })
 
@@ -204,11 +201,7 @@ export type KernelImpl = (
   ns: string,
 ) => void | Promise<void>
 
-function register(
-  title: string,
-  impl: KernelImpl,
-  reason?: string,
-): void {
+function register(title: string, impl: KernelImpl, reason?: string): void {
   const why = reason ?? canUseKernel().reason
   if (why !== undefined) {
     test.skip(`${title} (skipped: ${why})`, (t) => t.pass())

@@ -289,9 +289,7 @@ export function targets(nl: typeof Package, conn: Package.Conn): Target[] {
       call: (args) => {
         const d = new nl.AttributeDecoder(encoded)
         d.next()
-        ;(d as unknown as Record<string, (f: unknown) => void>)[method](
-          args[0],
-        )
+        ;(d as unknown as Record<string, (f: unknown) => void>)[method](args[0])
       },
     })
   }
@@ -336,8 +334,7 @@ export function targets(nl: typeof Package, conn: Package.Conn): Target[] {
       name: 'formatAttributes',
       params: [{ kind: 'bytes', names: ['buf'] }, opt('int', 'indent')],
       valid: [encoded, 0],
-      call: (args) =>
-        nl.formatAttributes(args[0] as never, args[1] as never),
+      call: (args) => nl.formatAttributes(args[0] as never, args[1] as never),
     },
     {
       name: 'align',
@@ -365,18 +362,14 @@ export function targets(nl: typeof Package, conn: Package.Conn): Target[] {
   )
 
   // Conn methods, on one open Conn; each valid call is harmless.
-  const method = (
-    name: string,
-    params: Param[],
-    valid: unknown[],
-  ): Target => ({
+  const method = (name: string, params: Param[], valid: unknown[]): Target => ({
     name: `Conn#${name}`,
     params,
     valid,
     call: (args) =>
-      (conn as unknown as Record<string, (...a: unknown[]) => unknown>)[
-        name
-      ](...args),
+      (conn as unknown as Record<string, (...a: unknown[]) => unknown>)[name](
+        ...args,
+      ),
   })
   list.push(
     {

@@ -16,8 +16,9 @@ export function checkFamily(family: unknown): void {
     return
   }
   if (typeof family !== 'number') {
-    throw check.typeError('family must be a name or an id, got ' +
-      check.describe(family))
+    throw check.typeError(
+      'family must be a name or an id, got ' + check.describe(family),
+    )
   }
   check.integer('family', family, GENL_MIN_ID, GENL_MAX_ID)
 }
@@ -34,8 +35,10 @@ export function checkName(what: string, name: unknown): void {
   }
   const bytes = Buffer.byteLength(name)
   if (bytes === 0 || bytes >= GENL_NAMSIZ || name.includes('\0')) {
-    throw check.rangeError(`${what} must be 1 to ${GENL_NAMSIZ - 1} bytes` +
-      ` without NUL, got ${JSON.stringify(name)}`)
+    throw check.rangeError(
+      `${what} must be 1 to ${GENL_NAMSIZ - 1} bytes` +
+        ` without NUL, got ${JSON.stringify(name)}`,
+    )
   }
 }
 

@@ -19,11 +19,7 @@ import {
 } from './constants'
 import { GenericError } from './errors'
 import type { ControllerEvent } from './events'
-import {
-  parseFamily,
-  type GenericFamily,
-  type GenericGroup,
-} from './family'
+import { parseFamily, type GenericFamily, type GenericGroup } from './family'
 import { decodeGeneric, encodeGeneric, type GenericMessage } from './header'
 import { parsePolicy, type GenericPolicy } from './policy'
 import {
@@ -282,10 +278,7 @@ export class GenericConn {
    * not, else when the controller reports it gone (its module
    * unloaded). Works like `waitForFamily`.
    */
-  waitForFamilyRemoval(
-    name: string,
-    options: WaitOptions = {},
-  ): Promise<void> {
+  waitForFamilyRemoval(name: string, options: WaitOptions = {}): Promise<void> {
     checkName('name', name)
     const signal = checkWait(options)
     return this.#wait(name, signal, false) as Promise<void>
@@ -390,11 +383,7 @@ export class GenericConn {
       attrs.uint16(CTRL_ATTR_FAMILY_ID, family)
     }
 
-    const replies = await this.#control(
-      CTRL_CMD_GETFAMILY,
-      attrs.encode(),
-      0,
-    )
+    const replies = await this.#control(CTRL_CMD_GETFAMILY, attrs.encode(), 0)
     const [reply] = replies
     if (reply === undefined) {
       throw new GenericError(
@@ -405,9 +394,11 @@ export class GenericConn {
     const found = parseFamily(decodeGeneric(reply).data)
     const asked = typeof family === 'string' ? found.name : found.id
     if (asked !== family) {
-      throw new GenericError(`asked the controller for` +
-        ` ${describeFamily(family)}, it described family ${found.name}` +
-        ` (id ${found.id})`)
+      throw new GenericError(
+        `asked the controller for` +
+          ` ${describeFamily(family)}, it described family ${found.name}` +
+          ` (id ${found.id})`,
+      )
     }
     this.#remember(found)
     return found
@@ -437,7 +428,8 @@ export class GenericConn {
     if (group === undefined) {
       const have = found.groups.map((g) => g.name).join(', ')
       throw new NetlinkError(op, ERRNO.ENOENT, {
-        detail: `family ${found.name} has no multicast group ${name}` +
+        detail:
+          `family ${found.name} has no multicast group ${name}` +
           (have === '' ? '; it has none' : `; its groups: ${have}`),
       })
     }
@@ -477,12 +469,7 @@ export class GenericConn {
   }
 
   /** Sends a controller command and resolves with its replies. */
-  #control(
-    command: number,
-    data: Buffer,
-    flags: number,
-    signal?: AbortSignal,
-  ) {
+  #control(command: number, data: Buffer, flags: number, signal?: AbortSignal) {
     return this.conn.execute(
       {
         header: { type: GENL_ID_CTRL, flags },
@@ -619,9 +606,7 @@ function isErrno(err: unknown, code: string): err is NetlinkError {
 }
 
 function describeFamily(family: FamilyRef): string {
-  return typeof family === 'string'
-    ? `family ${family}`
-    : `family id ${family}`
+  return typeof family === 'string' ? `family ${family}` : `family id ${family}`
 }
 
 function unknownFamily(
@@ -666,9 +651,10 @@ function policyError(
     return err
   }
   return new NetlinkError('getPolicy', err.errno, {
-    detail: err.extAck?.message === undefined
-      ? detail
-      : `${detail}: ${err.extAck.message}`,
+    detail:
+      err.extAck?.message === undefined
+        ? detail
+        : `${detail}: ${err.extAck.message}`,
     sequence: err.sequence,
     extAck: err.extAck,
     cause: err,

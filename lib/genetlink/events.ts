@@ -75,10 +75,7 @@ export function decodeControllerEvent(
   }
 }
 
-function groupEvent(
-  kind: GroupChanged['kind'],
-  data: Buffer,
-): GroupChanged {
+function groupEvent(kind: GroupChanged['kind'], data: Buffer): GroupChanged {
   const { id, name } = parseFamilyName(data)
   if (id === undefined || name === undefined) {
     throw new GenericError(`${kind} notification names no family`)
@@ -92,8 +89,10 @@ function groupEvent(
     }
   }
   if (d.err !== null) {
-    throw new GenericError(`${kind} notification of family ${name}:` +
-      ` ${d.err.message}`, { cause: d.err })
+    throw new GenericError(
+      `${kind} notification of family ${name}:` + ` ${d.err.message}`,
+      { cause: d.err },
+    )
   }
   const [group] = groups
   if (group === undefined) {

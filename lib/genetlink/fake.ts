@@ -63,7 +63,8 @@ function getFamily(families: GenericFamily[], data: Buffer): Reply {
   if (d.err !== null) throw d.err
 
   const found = families.find(
-    (f) => (name === undefined || f.name === name) &&
+    (f) =>
+      (name === undefined || f.name === name) &&
       (id === undefined || f.id === id),
   )
   if (found === undefined || (name === undefined && id === undefined)) {

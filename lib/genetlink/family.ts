@@ -113,8 +113,10 @@ export function parseFamily(data: Uint8Array): GenericFamily {
     throw new GenericError(`${what}: ${d.err.message}`, { cause: d.err })
   }
   if (name === undefined || name === '') {
-    throw new GenericError(`family${id === undefined ? '' : ` ${id}`}:` +
-      ' the controller sent no name (CTRL_ATTR_FAMILY_NAME)')
+    throw new GenericError(
+      `family${id === undefined ? '' : ` ${id}`}:` +
+        ' the controller sent no name (CTRL_ATTR_FAMILY_NAME)',
+    )
   }
   if (id === undefined) {
     throw new GenericError(
@@ -122,8 +124,10 @@ export function parseFamily(data: Uint8Array): GenericFamily {
     )
   }
   if (version > 255) {
-    throw new GenericError(`${what}: version ${version} does not fit` +
-      ' the 8-bit version of the generic header')
+    throw new GenericError(
+      `${what}: version ${version} does not fit` +
+        ' the 8-bit version of the generic header',
+    )
   }
   return { id, name, version, headerSize, maxAttribute, operations, groups }
 }
@@ -132,9 +136,10 @@ export function parseFamily(data: Uint8Array): GenericFamily {
  * Reads a family's id and name only, for the controller's group
  * notifications, which carry nothing else about the family.
  */
-export function parseFamilyName(
-  data: Uint8Array,
-): { id?: number; name?: string } {
+export function parseFamilyName(data: Uint8Array): {
+  id?: number
+  name?: string
+} {
   const d = new AttributeDecoder(data)
   const out: { id?: number; name?: string } = {}
   while (d.next()) {
@@ -226,7 +231,8 @@ export function encodeFamily(family: GenericFamily): Buffer {
     e.nested(CTRL_ATTR_OPS, (ops) => {
       operations.forEach((op, i) =>
         ops.nested(i + 1, (n) =>
-          n.uint32(CTRL_ATTR_OP_ID, op.command)
+          n
+            .uint32(CTRL_ATTR_OP_ID, op.command)
             .uint32(CTRL_ATTR_OP_FLAGS, op.flags),
         ),
       )
@@ -245,7 +251,8 @@ export function encodeGroups(
 ): void {
   groups.forEach((g, i) =>
     e.nested(i + 1, (n) =>
-      n.string(CTRL_ATTR_MCAST_GRP_NAME, g.name)
+      n
+        .string(CTRL_ATTR_MCAST_GRP_NAME, g.name)
         .uint32(CTRL_ATTR_MCAST_GRP_ID, g.id),
     ),
   )
@@ -283,8 +290,9 @@ function checkFamily(family: GenericFamily): void {
     const g = check.optionalObject(`family.groups[${i}]`, group)
     if (typeof g.name !== 'string') {
       const got = check.describe(g.name)
-      throw check.typeError(`family.groups[${i}].name must be a string,` +
-        ` got ${got}`)
+      throw check.typeError(
+        `family.groups[${i}].name must be a string,` + ` got ${got}`,
+      )
     }
     check.integer(`family.groups[${i}].id`, g.id, 0, 0xffffffff)
   })

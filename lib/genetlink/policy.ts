@@ -139,10 +139,9 @@ export function parsePolicy(
       }
     }
     if (d.err !== null) {
-      throw new GenericError(
-        `policy of family ${familyId}: ${d.err.message}`,
-        { cause: d.err },
-      )
+      throw new GenericError(`policy of family ${familyId}: ${d.err.message}`, {
+        cause: d.err,
+      })
     }
   }
 
@@ -237,8 +236,9 @@ function readEntry(attribute: number, d: AttributeDecoder): AttributePolicy {
     }
   }
   if (d.err === null && type === undefined) {
-    throw new Error(`attribute ${attribute} has no type` +
-      ' (NL_POLICY_TYPE_ATTR_TYPE)')
+    throw new Error(
+      `attribute ${attribute} has no type` + ' (NL_POLICY_TYPE_ATTR_TYPE)',
+    )
   }
 
   const kind = type ?? 0
@@ -263,8 +263,10 @@ function describePolicy(p: Omit<AttributePolicy, 'description'>): string {
   }
   if (p.policy !== undefined) {
     const max = p.policyMaxType
-    parts.push(`policy ${p.policy}` +
-      (max === undefined ? '' : ` (attributes up to ${max})`))
+    parts.push(
+      `policy ${p.policy}` +
+        (max === undefined ? '' : ` (attributes up to ${max})`),
+    )
   }
   if (p.bitfield32Mask !== undefined) {
     parts.push(`selectable bits 0x${p.bitfield32Mask.toString(16)}`)

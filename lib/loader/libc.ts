@@ -62,8 +62,7 @@ export const systemProbe: LibcProbe = {
 function reportHeader(): { glibcVersionRuntime?: unknown } | undefined {
   // excludeNetwork came in Node.js 20.13; older ones ignore it.
   const report = process.report as
-    | (NodeJS.ProcessReport & { excludeNetwork?: boolean })
-    | undefined
+    (NodeJS.ProcessReport & { excludeNetwork?: boolean }) | undefined
   if (report === undefined || typeof report.getReport !== 'function') {
     return undefined
   }

@@ -99,8 +99,7 @@ export function selectBinary(host: Host): Selection {
 
   const matching = TARGETS.filter(
     (t) =>
-      t.arch === host.arch &&
-      (host.libc === undefined || t.libc === host.libc),
+      t.arch === host.arch && (host.libc === undefined || t.libc === host.libc),
   )
   if (matching.length === 0) {
     const suffix = napiSuffix(host)

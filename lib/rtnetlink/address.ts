@@ -280,15 +280,12 @@ function encodeAddress(name: string, v: unknown): Buffer {
   }
 
   const scope =
-    a.scope === undefined
-      ? 0
-      : numberOf(`${name}.scope`, SCOPES, a.scope, 0xff)
+    a.scope === undefined ? 0 : numberOf(`${name}.scope`, SCOPES, a.scope, 0xff)
   const flags =
     a.flags === undefined ? 0 : bitsOf(`${name}.flags`, ADDRESS_FLAGS, a.flags)
   const e = new AttributeEncoder()
   e.bytes(IFA_LOCAL, prefix.bytes)
-  const peer =
-    a.peer === undefined ? prefix : parseIP(`${name}.peer`, a.peer)
+  const peer = a.peer === undefined ? prefix : parseIP(`${name}.peer`, a.peer)
   if (peer.family !== prefix.family) {
     throw check.typeError(`${name}.peer is not of the address's family`)
   }

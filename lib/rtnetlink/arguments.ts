@@ -31,8 +31,7 @@ export function messageData(name: string, m: unknown): Buffer {
   const data = (m as Partial<Message> | null)?.data
   if (m === null || typeof m !== 'object' || !Buffer.isBuffer(data)) {
     throw check.typeError(
-      `${name} must be a message with a data Buffer, got ` +
-        check.describe(m),
+      `${name} must be a message with a data Buffer, got ` + check.describe(m),
     )
   }
   return data

@@ -11,15 +11,7 @@ import { rawAttribute, type RawAttribute } from './request'
 
 /** How a field's value is written in its attribute. */
 export type FieldType =
-  | 'u8'
-  | 'u16'
-  | 'u32'
-  | 'be16'
-  | 'bool'
-  | 'flag'
-  | 'string'
-  | 'ip'
-  | 'enum'
+  'u8' | 'u16' | 'u32' | 'be16' | 'bool' | 'flag' | 'string' | 'ip' | 'enum'
 
 /** One named field: its attribute type and value type. */
 export interface FieldSpec {

@@ -69,7 +69,7 @@ function formatIPv6(b: Uint8Array): string {
   // such run wins a tie.
   let best = -1
   let bestLength = 1
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (words[i] !== 0) {
       i++
       continue

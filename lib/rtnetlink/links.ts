@@ -141,11 +141,7 @@ export class Links extends Collection {
   async get(ref: LinkRef): Promise<Link> {
     const attrs = new AttributeEncoder()
     const index = refIndex('link', ref, attrs)
-    const reply = await getOne(
-      this.conn,
-      RTM_GETLINK,
-      body(index, 0, 0, attrs),
-    )
+    const reply = await getOne(this.conn, RTM_GETLINK, body(index, 0, 0, attrs))
     if (reply === undefined) throw new Error('the kernel sent no link')
     return decodeLink(reply)
   }
@@ -356,8 +352,7 @@ function netnsFd(name: string, v: unknown, fds: number[]): number {
   if (typeof v === 'number') return check.integer(name, v, 0, 0x7fffffff)
   if (typeof v !== 'string' || v === '') {
     throw check.typeError(
-      `${name} must be a namespace name, path or fd, got ` +
-        check.describe(v),
+      `${name} must be a namespace name, path or fd, got ` + check.describe(v),
     )
   }
 

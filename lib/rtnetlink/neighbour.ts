@@ -278,8 +278,7 @@ function checkFamily(name: string, value: unknown): NeighbourFamily {
     return value
   }
   throw check.typeError(
-    `${name} must be 'inet', 'inet6' or 'bridge', got ` +
-      check.describe(value),
+    `${name} must be 'inet', 'inet6' or 'bridge', got ` + check.describe(value),
   )
 }
 

@@ -121,9 +121,7 @@ export function encodeRoute(value: unknown, op: RouteOp): Buffer {
     0xff,
   )
   const viaGateway =
-    gateway !== undefined ||
-    nexthops.length > 0 ||
-    init.nexthopId !== undefined
+    gateway !== undefined || nexthops.length > 0 || init.nexthopId !== undefined
   const scope =
     init.scope === undefined
       ? defaultScope(op, type, viaGateway)

@@ -420,7 +420,7 @@ function decodeMetrics(d: AttributeDecoder): RouteMetrics {
 function decodeNexthops(b: Buffer, size: number): Nexthop[] {
   const hops: Nexthop[] = []
 
-  for (let at = 0; at < b.length; ) {
+  for (let at = 0; at < b.length;) {
     const length = b.length - at >= RTNEXTHOP ? readU16(b, at) : 0
     if (length < RTNEXTHOP || length > b.length - at) {
       throw new MalformedError(

@@ -178,9 +178,7 @@ export class FakeTransport implements Transport {
   setBpf(program: Buffer): void {
     this.#checkOpen()
     if (program.length % 8 !== 0) {
-      throw new Error(
-        `${ERRNO.EINVAL}:a bpf program is 8 bytes an instruction`,
-      )
+      throw new Error(`${ERRNO.EINVAL}:a bpf program is 8 bytes an instruction`)
     }
   }
 
