@@ -4,7 +4,7 @@
  * argument checks.
  */
 import test from 'ava'
-import { NetlinkError } from '../index'
+import { AttributeEncoder, NetlinkError } from '../index'
 import { dialFake } from '../testing'
 import { Links, RouteConn, decodeLink } from '../rtnetlink'
 import { refusesEach, refusesNonConns } from './helpers/collections'
@@ -12,6 +12,7 @@ import { caught } from './helpers/conn'
 import {
   decodesOrIsMalformed,
   garbageIsMalformed,
+  messageOf,
   refusesNonMessages,
   truncatedIsMalformed,
 } from './helpers/decoders'
@@ -367,4 +368,34 @@ test('new Links refuses something that is not a Conn', (t) => {
 
 test('decodeLink refuses what is not a message', (t) => {
   refusesNonMessages(t, decodeLink)
+})
+
+/** A link message holding the counters `rxPackets` = `rx` at `width`. */
+function withStats(counters: [type: number, width: 4 | 8, rx: number][]) {
+  const e = new AttributeEncoder()
+  for (const [type, width, rx] of counters) {
+    const b = Buffer.alloc(25 * width)
+    if (width === 8) b.writeBigUInt64LE(BigInt(rx))
+    else b.writeUInt32LE(rx)
+    e.bytes(type, b)
+  }
+  return messageOf(Buffer.concat([Buffer.alloc(16), e.encode()]))
+}
+
+test('the 64-bit counters win over the 32-bit ones', (t) => {
+  const link = decodeLink(
+    withStats([
+      [7, 4, 5],
+      [23, 8, 2 ** 40],
+    ]),
+  )
+
+  t.is(link.stats?.rxPackets, 2n ** 40n)
+})
+
+test('the 32-bit counters serve where the 64-bit ones are missing', (t) => {
+  const link = decodeLink(withStats([[7, 4, 5]]))
+
+  t.is(link.stats?.rxPackets, 5n)
+  t.is(Object.keys(link.stats ?? {}).length, 25)
 })
