@@ -37,7 +37,10 @@ export const library: Tool = {
         data: rtmsg(),
       })
       const seconds = (performance.now() - start) / 1000
-      return { ...figures(messages, seconds), ...probe.stop() }
+      // The probe stops with the dump: counting the bytes after it reads
+      // every header, which is the caller's work, not the dump's.
+      const probed = probe.stop()
+      return { ...figures(messages, seconds), ...probed }
     })
   },
 

@@ -32,7 +32,10 @@ export const npmNetlink: Tool = {
         flags: NLM_F_DUMP,
       })
       const seconds = (performance.now() - start) / 1000
-      return { ...figures(messages, seconds), ...probe.stop() }
+      // The probe stops with the dump: counting the bytes after it reads
+      // every header, which is the caller's work, not the dump's.
+      const probed = probe.stop()
+      return { ...figures(messages, seconds), ...probed }
     })
   },
 
