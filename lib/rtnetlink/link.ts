@@ -20,6 +20,7 @@ import {
 /** Size of `struct ifinfomsg`. */
 export const IFINFOMSG_LENGTH = 16
 
+/** Link attributes (`IFLA_*`), as `<linux/if_link.h>` numbers them. */
 export const IFLA_ADDRESS = 1
 export const IFLA_BROADCAST = 2
 export const IFLA_IFNAME = 3
@@ -50,6 +51,7 @@ export const IFLA_PROP_LIST = 52
 export const IFLA_ALT_IFNAME = 53
 export const IFLA_PERM_ADDRESS = 54
 
+/** Attributes of the `IFLA_LINKINFO` nest, and of a veth's data. */
 export const IFLA_INFO_KIND = 1
 export const IFLA_INFO_DATA = 2
 export const IFLA_INFO_SLAVE_KIND = 4
