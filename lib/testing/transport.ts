@@ -1,8 +1,8 @@
 /**
  * A fake transport: the far side of a `Conn` played by a function. Its
- * replies are made into batches by the binding's own parser, so every rule of the real `Conn`
- * (sequence numbers, routing, multipart replies, errors, `receive()`,
- * close, abort) applies unchanged to what it sends.
+ * replies are made into batches by the binding's own parser, so every
+ * rule of the real `Conn` (sequence numbers, routing, multipart replies,
+ * errors, `receive()`, close, abort) applies unchanged to what it sends.
  */
 import { constants } from 'node:os'
 
