@@ -190,6 +190,39 @@ impl BatchBuilder {
         Some(written)
     }
 
+    /// Bytes the batch `take` would make holds, for accounting: as
+    /// `Batch::bytes`.
+    pub fn bytes(&self) -> usize {
+        self.used + self.out.records.len() * 4
+    }
+
+    /// Bytes of datagrams recorded since the last `take`.
+    pub fn data_len(&self) -> usize {
+        self.used
+    }
+
+    /// Appends everything recorded to `batch`, after what it holds, and
+    /// starts afresh: the records then point into `batch.data`, and their
+    /// extended acknowledgements into `batch.ext_acks`. `batch` grows by
+    /// exactly `bytes()`.
+    pub fn take_onto(&mut self, batch: &mut Batch) {
+        let base = batch.data.len() as u32;
+        let acks = batch.ext_acks.len() as u32;
+        batch.data.extend_from_slice(&self.buf[..self.used]);
+        self.used = 0;
+
+        let first = batch.records.len();
+        batch.records.extend_from_slice(&self.out.records);
+        self.out.records.clear();
+        for record in batch.records[first..].chunks_exact_mut(RECORD_LEN) {
+            record[field::OFFSET] += base;
+            if record[field::EXT_ACK] != 0 {
+                record[field::EXT_ACK] += acks;
+            }
+        }
+        batch.ext_acks.append(&mut self.out.ext_acks);
+    }
+
     /// Hands over everything recorded as a batch and starts afresh.
     pub fn take(&mut self) -> Batch {
         let data = self.buf[..self.used].to_vec();
@@ -526,6 +559,46 @@ mod tests {
         let (mut data, mut records) = ([0u8; 4096], [0u32; 64]);
         assert_eq!(builder.take_into(&mut data, &mut records), None);
         assert_eq!(builder.take().ext_acks.len(), 1);
+    }
+
+    #[test]
+    fn take_onto_appends_with_offsets_and_acks_shifted() {
+        let mut builder = BatchBuilder::new(4096, false);
+        let first = message(16, 0, 1, &[1; 4]);
+        receive(&mut builder, &first, Datagram::default());
+        let payload = [
+            (-libc::EINVAL).to_ne_bytes().to_vec(),
+            message(16, 0x1, 3, &[0; 4]),
+            attribute(1, b"one\0"),
+        ]
+        .concat();
+        let error = message(NLMSG_ERROR, NLM_F_ACK_TLVS, 3, &payload);
+        receive(&mut builder, &error, Datagram::default());
+        let mut batch = builder.take();
+
+        let payload = [
+            (-libc::EPERM).to_ne_bytes().to_vec(),
+            message(16, 0x1, 4, &[0; 4]),
+            attribute(1, b"two\0"),
+        ]
+        .concat();
+        let second = message(NLMSG_ERROR, NLM_F_ACK_TLVS, 4, &payload);
+        receive(&mut builder, &second, Datagram::default());
+        let grows_by = builder.bytes();
+        let before = batch.bytes();
+        builder.take_onto(&mut batch);
+
+        assert_eq!(batch.bytes(), before + grows_by);
+        assert_eq!(batch.len(), 3);
+        let last = batch.record(2);
+        let at = last[field::OFFSET] as usize;
+        assert_eq!(at, first.len() + error.len());
+        assert_eq!(&batch.data[at..], &second[..]);
+        assert_eq!(last[field::EXT_ACK], 2);
+        let message = batch.ext_acks[1].message.as_deref();
+        assert_eq!(message, Some("two"));
+        assert!(builder.is_empty());
+        assert_eq!(builder.bytes(), 0);
     }
 
     #[test]

@@ -1,6 +1,14 @@
 //! The I/O thread: one per process, serving every open socket through
 //! epoll. It drains whatever is readable into a batch and hands the batch
-//! to the socket's sink in one call; it never blocks on a consumer.
+//! over; it never blocks on a consumer.
+//!
+//! Handing over is coalesced: a batch waits in the registration's outbox
+//! until the consumer takes it, and what is read meanwhile joins that
+//! batch instead of making one more, up to `BATCH_BYTES`. The consumer is
+//! notified once for a batch that waits alone, so a lone message goes out
+//! at once, and a consumer that falls behind gets fewer, larger batches
+//! rather than one crossing per wake-up. Reading never waits for the
+//! consumer, so nothing is left in the kernel's buffer for it.
 //!
 //! Memory stays bounded when a consumer falls behind: each registration
 //! counts the bytes handed over and not yet released, and above
@@ -11,7 +19,7 @@
 use std::collections::HashMap;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock, RwLockReadGuard};
 
 use crate::batch::{Batch, BatchBuilder};
 use crate::error::{Result, SysError};
@@ -19,9 +27,11 @@ use crate::message::{
     align, frames, Header, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_DUMP,
     NLM_F_MULTI,
 };
+use crate::outbox::Outbox;
 use crate::socket::{Datagram, NlSocket};
 
-/// Bytes one burst may read before its batch is handed over. A few dump
+/// Bytes of datagrams one batch holds at most: what one burst may read,
+/// and what bursts read while a batch waits may add to it. A few dump
 /// chunks: enough to make crossings rare, few enough messages that
 /// JavaScript routes a batch in about a millisecond and the event loop
 /// can turn between batches.
@@ -39,11 +49,14 @@ pub const RESUME_BYTES: usize = 8 << 20;
 
 const WAKE_TOKEN: u64 = 0;
 
-/// Where a registration's batches go.
+/// Tells a registration's consumer that batches wait in its outbox.
 pub trait Sink: Send + Sync {
-    /// Takes a batch. Returns false when the consumer is gone for good
-    /// (its runtime shut down); the registration is then closed.
-    fn deliver(&self, batch: Batch) -> bool;
+    /// Says a batch waits; the consumer takes it with `Taker::take`, from
+    /// any thread but not from inside this call. Not called again until
+    /// the consumer took a batch since. Returns false when the consumer is
+    /// gone for good (its runtime shut down); the registration is then
+    /// closed.
+    fn notify(&self) -> bool;
 }
 
 /// Counters of what a registration saw; all monotonic.
@@ -55,7 +68,7 @@ pub struct Stats {
     pub overruns: AtomicU64,
     /// Datagrams cut by a too-small buffer.
     pub truncated: AtomicU64,
-    /// Batches handed over.
+    /// Batches handed over: bursts read while a batch waited joined it.
     pub batches: AtomicU64,
     /// Datagrams received.
     pub datagrams: AtomicU64,
@@ -78,8 +91,10 @@ struct Entry {
     /// reads: batches then reach the consumer in the order they were read.
     reader: Mutex<()>,
     sink: Box<dyn Sink>,
+    outbox: Mutex<Outbox>,
     options: Options,
     stats: Stats,
+    /// Bytes of the batches in the outbox.
     unreleased: AtomicUsize,
     paused: AtomicBool,
 }
@@ -114,6 +129,7 @@ pub fn register(
         socket: RwLock::new(Some(socket)),
         reader: Mutex::new(()),
         sink,
+        outbox: Mutex::new(Outbox::new(BATCH_BYTES)),
         options,
         stats: Stats::default(),
         unreleased: AtomicUsize::new(0),
@@ -155,11 +171,9 @@ impl Registration {
         self.socket().is_none()
     }
 
-    /// Says the consumer is done with `bytes` of what it was handed (a
-    /// batch's `Batch::bytes`). Wakes the I/O thread when that lets a
-    /// paused socket be read again.
-    pub fn release(&self, bytes: usize) {
-        release(&self.entry, bytes, self.reactor);
+    /// Takes the oldest batch waiting; see `Taker::take`.
+    pub fn take(&self) -> Option<Batch> {
+        take(&self.entry, self.reactor)
     }
 
     /// Sends `datagram`, then reads up to `max_datagrams` of what
@@ -169,8 +183,8 @@ impl Registration {
     /// keeps the I/O thread, woken by the reply, from taking it first.
     ///
     /// Reads nothing (`Ok(None)`) while the I/O thread is reading, or while
-    /// the consumer has batches not yet released: what is read here must
-    /// come after everything handed over before.
+    /// batches wait in the outbox: what is read here must come after
+    /// everything handed over before.
     pub fn send_then_read(
         &self,
         datagram: &[u8],
@@ -216,10 +230,10 @@ impl Registration {
         })
     }
 
-    /// A handle for `release` that can live apart from the registration
-    /// (in a consumer's callback) without keeping the socket open.
-    pub fn releaser(&self) -> Releaser {
-        Releaser {
+    /// A handle for `take` that can live apart from the registration (in
+    /// a consumer's callback) without keeping the socket open.
+    pub fn taker(&self) -> Taker {
+        Taker {
             entry: Arc::downgrade(&self.entry),
             reactor: self.reactor,
         }
@@ -238,27 +252,60 @@ impl Drop for Registration {
     }
 }
 
-/// Releases bytes of a registration's batches from a consumer's callback.
+/// Takes a registration's batches from a consumer's callback.
 #[derive(Clone)]
-pub struct Releaser {
+pub struct Taker {
     entry: std::sync::Weak<Entry>,
     reactor: &'static Reactor,
 }
 
-impl Releaser {
-    /// See `Registration::release`.
-    pub fn release(&self, bytes: usize) {
-        if let Some(entry) = self.entry.upgrade() {
-            release(&entry, bytes, self.reactor);
-        }
+impl Taker {
+    /// Takes the oldest batch waiting in the outbox, which then counts no
+    /// more against `PAUSE_BYTES`; `None` when none waits (the
+    /// registration is gone, or a notice came twice). When more batches
+    /// wait, the sink is notified again, from this thread: call this
+    /// once per notice, and not while a `Sink::notify` call is running on
+    /// this thread. Any thread may call it; batches come out in order.
+    pub fn take(&self) -> Option<Batch> {
+        let entry = self.entry.upgrade()?;
+        take(&entry, self.reactor)
     }
 }
 
-fn release(entry: &Entry, bytes: usize, reactor: &Reactor) {
+fn take(entry: &Entry, reactor: &Reactor) -> Option<Batch> {
+    let (batch, more) = entry.outbox().take();
+    if more {
+        // A consumer that is gone is the I/O thread's to find out, at
+        // its next notice.
+        entry.sink.notify();
+    }
+
+    let batch = batch?;
+    let bytes = batch.bytes();
     let before = entry.unreleased.fetch_sub(bytes, Ordering::AcqRel);
     let after = before.saturating_sub(bytes);
     if entry.paused.load(Ordering::Acquire) && after <= RESUME_BYTES {
         reactor.wake();
+    }
+    Some(batch)
+}
+
+impl Entry {
+    fn outbox(&self) -> MutexGuard<'_, Outbox> {
+        self.outbox.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Moves what `builder` recorded into the outbox: onto the batch that
+    /// waits there when it has room, else as a batch of its own. Notifies
+    /// the sink unless a notice is already out. False when the consumer
+    /// is gone.
+    fn hand_over(&self, builder: &mut BatchBuilder) -> bool {
+        self.unreleased.fetch_add(builder.bytes(), Ordering::AcqRel);
+        let put = self.outbox().put(builder);
+        if put.new_batch {
+            self.stats.batches.fetch_add(1, Ordering::Relaxed);
+        }
+        !put.notify || self.sink.notify()
     }
 }
 
@@ -376,8 +423,9 @@ impl Reactor {
 
     /// `serve`, surviving a panic: this thread reads every socket in the
     /// process, so one socket's fault must not stop the others. The burst
-    /// is lost; its consumer is handed an overrun record instead, which
-    /// it reports like any other loss (`ENOBUFS`).
+    /// may be lost; its consumer is handed an overrun record after what
+    /// reached the outbox, which it reports like any other loss
+    /// (`ENOBUFS`).
     fn serve_or_recover(&self, entry: &Arc<Entry>, builder: &mut BatchBuilder) {
         let served = panic::catch_unwind(AssertUnwindSafe(|| {
             self.serve(entry, builder);
@@ -388,12 +436,14 @@ impl Reactor {
 
         *builder = BatchBuilder::new(BATCH_BYTES, false);
         entry.stats.overruns.fetch_add(1, Ordering::Relaxed);
+        // The panic may have cut a notice short: send one more. A notice
+        // too many finds nothing to take, which is harmless.
+        entry.outbox().forget_notice();
         let mut lost = BatchBuilder::new(0, false);
         lost.push_overrun();
-        let batch = lost.take();
-        entry.unreleased.fetch_add(batch.bytes(), Ordering::AcqRel);
-        let told =
-            panic::catch_unwind(AssertUnwindSafe(|| entry.sink.deliver(batch)));
+        let told = panic::catch_unwind(AssertUnwindSafe(|| {
+            entry.hand_over(&mut lost)
+        }));
         if !matches!(told, Ok(true)) {
             close(entry, self);
         }
@@ -419,14 +469,7 @@ impl Reactor {
             };
             read_burst(socket, entry, builder, usize::MAX, None);
         }
-        if builder.is_empty() {
-            return;
-        }
-
-        let batch = builder.take();
-        entry.unreleased.fetch_add(batch.bytes(), Ordering::AcqRel);
-        entry.stats.batches.fetch_add(1, Ordering::Relaxed);
-        if !entry.sink.deliver(batch) {
+        if !builder.is_empty() && !entry.hand_over(builder) {
             close(entry, self);
         }
     }
@@ -547,15 +590,18 @@ mod tests {
     use crate::message::{Header, NLMSG_DONE, NLM_F_DUMP, NLM_F_REQUEST};
     use crate::socket::SocketConfig;
 
-    struct ChannelSink(Mutex<mpsc::Sender<Batch>>);
+    const WAIT: Duration = Duration::from_secs(5);
+
+    /// Passes notices on to a channel.
+    struct ChannelSink(Mutex<mpsc::Sender<()>>);
 
     impl Sink for ChannelSink {
-        fn deliver(&self, batch: Batch) -> bool {
-            self.0.lock().unwrap().send(batch).is_ok()
+        fn notify(&self) -> bool {
+            self.0.lock().unwrap().send(()).is_ok()
         }
     }
 
-    fn open() -> (Registration, mpsc::Receiver<Batch>, i32) {
+    fn open() -> (Registration, mpsc::Receiver<()>, i32) {
         let socket = NlSocket::open(&SocketConfig {
             family: libc::NETLINK_ROUTE,
             ..SocketConfig::default()
@@ -584,15 +630,23 @@ mod tests {
         registration.with_socket(|s| s.send(&request)).unwrap();
     }
 
+    /// Waits for a notice, then takes the batch it is for.
+    fn next(
+        registration: &Registration,
+        notices: &mpsc::Receiver<()>,
+    ) -> Batch {
+        notices.recv_timeout(WAIT).unwrap();
+        registration.take().expect("a batch for each notice")
+    }
+
     #[test]
     fn a_dump_arrives_in_batches_ending_with_done() {
-        let (registration, batches, _) = open();
+        let (registration, notices, _) = open();
         dump_links(&registration, 42);
 
         let mut messages = 0;
         loop {
-            let batch = batches.recv_timeout(Duration::from_secs(5)).unwrap();
-            registration.release(batch.bytes());
+            let batch = next(&registration, &notices);
             for index in 0..batch.len() {
                 let record = batch.record(index);
                 assert_eq!(record[field::KIND], kind::MESSAGE);
@@ -608,15 +662,15 @@ mod tests {
 
     #[test]
     fn close_releases_the_descriptor_and_stops_delivery() {
-        let (registration, batches, _) = open();
+        let (registration, notices, _) = open();
         dump_links(&registration, 1);
         registration.close();
 
         assert!(registration.is_closed());
         let err = registration.with_socket(|_| Ok(())).unwrap_err();
         assert_eq!(err.errno, libc::EBADF);
-        let _ = batches.try_iter().count();
-        assert!(batches.recv_timeout(Duration::from_millis(50)).is_err());
+        let _ = notices.try_iter().count();
+        assert!(notices.recv_timeout(Duration::from_millis(50)).is_err());
 
         // Closing again is harmless.
         registration.close();
@@ -624,25 +678,49 @@ mod tests {
 
     #[test]
     fn a_registration_dropped_unclosed_is_closed() {
-        let (registration, batches, _) = open();
+        let (registration, notices, _) = open();
         let stats_before = registration.stats().batches.load(Ordering::Relaxed);
         drop(registration);
         assert_eq!(stats_before, 0);
-        assert!(batches.recv_timeout(Duration::from_millis(50)).is_err());
+        assert!(notices.recv_timeout(Duration::from_millis(50)).is_err());
     }
 
-    /// Panics on its first batch, then passes batches on.
-    struct PanickingSink(Mutex<(bool, mpsc::Sender<Batch>)>);
+    /// Panics on its first notice, then passes notices on.
+    struct PanickingSink(Mutex<(bool, mpsc::Sender<()>)>);
 
     impl Sink for PanickingSink {
-        fn deliver(&self, batch: Batch) -> bool {
+        fn notify(&self) -> bool {
             let mut state = self.0.lock().unwrap_or_else(|e| e.into_inner());
             if !state.0 {
                 state.0 = true;
                 drop(state);
                 panic!("a sink that fails once");
             }
-            state.1.send(batch).is_ok()
+            state.1.send(()).is_ok()
+        }
+    }
+
+    /// Kinds of the records of the batches taken up to the one holding
+    /// the DONE of `sequence`, that one included.
+    fn kinds_until_done(
+        registration: &Registration,
+        notices: &mpsc::Receiver<()>,
+        sequence: u32,
+    ) -> Vec<u32> {
+        let mut kinds = Vec::new();
+        loop {
+            let batch = next(registration, notices);
+            let mut done = false;
+            for index in 0..batch.len() {
+                let record = batch.record(index);
+                kinds.push(record[field::KIND]);
+                let kind = record[field::TYPE_FLAGS] & 0xffff;
+                done |= kind == NLMSG_DONE as u32
+                    && record[field::SEQUENCE] == sequence;
+            }
+            if done {
+                return kinds;
+            }
         }
     }
 
@@ -653,7 +731,7 @@ mod tests {
             ..SocketConfig::default()
         })
         .unwrap();
-        let (tx, batches) = mpsc::channel();
+        let (tx, notices) = mpsc::channel();
         let options = Options {
             accept_userspace: false,
             raw: false,
@@ -661,25 +739,16 @@ mod tests {
         let sink = Box::new(PanickingSink(Mutex::new((false, tx))));
         let registration = register(socket, options, sink).unwrap();
 
-        // The first batch is lost to the panic, and reported.
+        // The notice is lost to the panic; what may be lost is reported.
         dump_links(&registration, 1);
-        let wait = Duration::from_secs(5);
-        let first = batches.recv_timeout(wait).unwrap();
-        assert_eq!(first.record(0)[field::KIND], kind::OVERRUN);
+        let kinds = kinds_until_done(&registration, &notices, 1);
         assert_eq!(registration.stats().overruns.load(Ordering::Relaxed), 1);
+        assert!(kinds.contains(&kind::OVERRUN), "{kinds:?}");
 
         // The thread lives on and serves the next request.
         dump_links(&registration, 2);
-        loop {
-            let batch = batches.recv_timeout(wait).unwrap();
-            registration.release(batch.bytes());
-            let last = batch.record(batch.len() - 1);
-            if last[field::SEQUENCE] == 2
-                && last[field::TYPE_FLAGS] & 0xffff == NLMSG_DONE as u32
-            {
-                break;
-            }
-        }
+        let kinds = kinds_until_done(&registration, &notices, 2);
+        assert!(kinds.iter().all(|&kind| kind == kind::MESSAGE));
     }
 
     #[test]
