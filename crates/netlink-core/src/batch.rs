@@ -196,6 +196,19 @@ impl BatchBuilder {
         self.used + self.out.records.len() * 4
     }
 
+    /// Whether every record since the last `take` is a message or a
+    /// datagram sent to a multicast group: nothing a request waits for.
+    /// False when there is none.
+    pub fn is_multicast(&self) -> bool {
+        let mut records = self.out.records.chunks_exact(RECORD_LEN);
+        !self.out.records.is_empty()
+            && records.all(|record| {
+                let what = record[field::KIND] & !kind::HAS_NSID;
+                let message = what == kind::MESSAGE || what == kind::DATAGRAM;
+                message && record[field::GROUP] != 0
+            })
+    }
+
     /// Bytes of datagrams recorded since the last `take`.
     pub fn data_len(&self) -> usize {
         self.used
@@ -599,6 +612,27 @@ mod tests {
         assert_eq!(message, Some("two"));
         assert!(builder.is_empty());
         assert_eq!(builder.bytes(), 0);
+    }
+
+    #[test]
+    fn only_messages_to_a_group_are_multicast() {
+        let mut builder = BatchBuilder::new(4096, false);
+        assert!(!builder.is_multicast(), "nothing is not multicast");
+        let event = message(24, 0, 0, &[]);
+        let multicast = Datagram {
+            group: 11,
+            nsid: Some(3),
+            ..Datagram::default()
+        };
+        receive(&mut builder, &event, multicast);
+        assert!(builder.is_multicast());
+
+        receive(&mut builder, &event, Datagram::default());
+        assert!(!builder.is_multicast(), "a unicast message among them");
+        builder.take();
+        receive(&mut builder, &event, multicast);
+        builder.push_overrun();
+        assert!(!builder.is_multicast(), "an overrun among them");
     }
 
     #[test]

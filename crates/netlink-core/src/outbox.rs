@@ -6,10 +6,21 @@
 //!
 //! The consumer is notified once and takes one batch per notice; a notice
 //! goes out when a batch arrives in an empty outbox, and again on each take
-//! that leaves batches behind. The outbox itself is not synchronised: its
-//! owner keeps it under a lock and notifies outside of it.
+//! that leaves batches behind.
+//!
+//! Notices for multicast messages are paced: within `interval` of the last
+//! notice, the next waits for the interval to end, and what arrives
+//! meanwhile joins the batch. A lone message, after a quiet interval,
+//! goes out at once; a stream of them reaches the consumer in a batch per
+//! interval rather than in one per wake-up of the I/O thread, each of
+//! which wakes the consumer's thread too. Anything else (a reply, an
+//! acknowledgement, an overrun) is noticed at once, with whatever waits.
+//!
+//! The outbox itself is not synchronised: its owner keeps it under a lock,
+//! notifies outside of it, and keeps the time of notices that are due.
 
 use std::collections::VecDeque;
+use std::time::{Duration, Instant};
 
 use crate::batch::{Batch, BatchBuilder};
 
@@ -20,8 +31,31 @@ pub struct Outbox {
     batches: VecDeque<Batch>,
     /// Bytes of datagrams a batch may hold before another starts.
     limit: usize,
+    /// Least time between two notices for multicast messages.
+    interval: Duration,
+    state: State,
+    noticed_at: Option<Instant>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// No notice is out: the consumer took every batch it was told of.
+    Idle,
     /// A notice is out and no batch was taken since.
-    notified: bool,
+    Out,
+    /// A notice is owed at this time.
+    Due(Instant),
+}
+
+/// What the owner of an outbox must do to tell its consumer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    /// Nothing: a notice is out or due.
+    None,
+    /// Notify now.
+    Now,
+    /// Call `Outbox::fire` at this time, and notify if it says so.
+    At(Instant),
 }
 
 /// What `Outbox::put` did.
@@ -29,24 +63,28 @@ pub struct Outbox {
 pub struct Put {
     /// The records started a batch of their own.
     pub new_batch: bool,
-    /// The consumer must be notified.
-    pub notify: bool,
+    /// Whether and when to notify the consumer.
+    pub notice: Notice,
 }
 
 impl Outbox {
     /// An empty outbox whose batches hold up to `limit` bytes of
-    /// datagrams (more only when one `put` brings more).
-    pub fn new(limit: usize) -> Self {
+    /// datagrams (more only when one `put` brings more), noticing
+    /// multicast messages at most once an `interval`.
+    pub fn new(limit: usize, interval: Duration) -> Self {
         Outbox {
             batches: VecDeque::new(),
             limit,
-            notified: false,
+            interval,
+            state: State::Idle,
+            noticed_at: None,
         }
     }
 
-    /// Moves what `builder` recorded in: onto the newest batch while that
-    /// stays within the limit, else as a new batch.
-    pub fn put(&mut self, builder: &mut BatchBuilder) -> Put {
+    /// Moves what `builder` recorded in, at time `now`: onto the newest
+    /// batch while that stays within the limit, else as a new batch.
+    pub fn put(&mut self, builder: &mut BatchBuilder, now: Instant) -> Put {
+        let urgent = !builder.is_multicast();
         let limit = self.limit;
         let joined = match self.batches.back_mut() {
             Some(last) if last.data.len() + builder.data_len() <= limit => {
@@ -58,24 +96,49 @@ impl Outbox {
         if !joined {
             self.batches.push_back(builder.take());
         }
+
+        let notice = match self.state {
+            State::Out => Notice::None,
+            State::Due(_) if !urgent => Notice::None,
+            State::Idle if !urgent => self.pace(now),
+            State::Idle | State::Due(_) => self.notice_now(now),
+        };
         Put {
             new_batch: !joined,
-            notify: !std::mem::replace(&mut self.notified, true),
+            notice,
         }
     }
 
-    /// Takes the oldest batch, and says whether the consumer must be
-    /// notified again because others wait.
-    pub fn take(&mut self) -> (Option<Batch>, bool) {
-        let batch = self.batches.pop_front();
-        self.notified = !self.batches.is_empty();
-        (batch, self.notified)
+    /// Sends the notice owed, when its time came by `now`: true when the
+    /// owner must notify the consumer.
+    pub fn fire(&mut self, now: Instant) -> bool {
+        match self.state {
+            State::Due(at) if at <= now => {
+                self.notice_now(now);
+                true
+            }
+            _ => false,
+        }
     }
 
-    /// Forgets the notice that is out, so that the next `put` sends one:
-    /// for when a notice may have been lost.
+    /// Takes the oldest batch at time `now`, and says whether the consumer
+    /// must be notified again because others wait.
+    pub fn take(&mut self, now: Instant) -> (Option<Batch>, bool) {
+        let batch = self.batches.pop_front();
+        let more = !self.batches.is_empty();
+        if more {
+            self.notice_now(now);
+        } else {
+            self.state = State::Idle;
+        }
+        (batch, more)
+    }
+
+    /// Forgets the notice that is out or due, so that the next `put`
+    /// sends one at once: for when a notice may have been lost.
     pub fn forget_notice(&mut self) {
-        self.notified = false;
+        self.state = State::Idle;
+        self.noticed_at = None;
     }
 
     /// Number of batches waiting.
@@ -87,6 +150,25 @@ impl Outbox {
     pub fn is_empty(&self) -> bool {
         self.batches.is_empty()
     }
+
+    /// A notice now, or at the end of the interval that the last one
+    /// started.
+    fn pace(&mut self, now: Instant) -> Notice {
+        let next = self.noticed_at.map(|last| last + self.interval);
+        match next {
+            Some(at) if now < at => {
+                self.state = State::Due(at);
+                Notice::At(at)
+            }
+            _ => self.notice_now(now),
+        }
+    }
+
+    fn notice_now(&mut self, now: Instant) -> Notice {
+        self.state = State::Out;
+        self.noticed_at = Some(now);
+        Notice::Now
+    }
 }
 
 #[cfg(test)]
@@ -96,9 +178,11 @@ mod tests {
     use crate::message::Header;
     use crate::socket::Datagram;
 
-    /// A builder holding `count` messages of `size` bytes, with sequences
-    /// from `first` on.
-    fn burst(first: u32, count: u32, size: usize) -> BatchBuilder {
+    const MS: Duration = Duration::from_millis(1);
+
+    /// A builder holding `count` messages of `size` bytes sent to `group`
+    /// (0: unicast), with sequences from `first` on.
+    fn burst(first: u32, count: u32, size: usize, group: u32) -> BatchBuilder {
         let mut builder = BatchBuilder::new(64 << 10, false);
         for sequence in first..first + count {
             let header = Header {
@@ -110,10 +194,21 @@ mod tests {
             header.write(&mut builder.spare()[..size]);
             builder.push_datagram(&Datagram {
                 length: size,
+                group,
                 ..Datagram::default()
             });
         }
         builder
+    }
+
+    /// Unicast messages: replies, never paced.
+    fn replies(first: u32, count: u32, size: usize) -> BatchBuilder {
+        burst(first, count, size, 0)
+    }
+
+    /// Multicast messages: events, paced.
+    fn events(first: u32, count: u32) -> BatchBuilder {
+        burst(first, count, 20, 11)
     }
 
     fn sequences(batch: &Batch) -> Vec<u32> {
@@ -128,99 +223,157 @@ mod tests {
             .collect()
     }
 
+    fn put(new_batch: bool, notice: Notice) -> Put {
+        Put { new_batch, notice }
+    }
+
     #[test]
     fn a_lone_burst_is_noticed_at_once() {
-        let mut outbox = Outbox::new(1024);
-        let put = outbox.put(&mut burst(1, 1, 20));
-        assert_eq!(
-            put,
-            Put {
-                new_batch: true,
-                notify: true
-            }
-        );
-        let (batch, again) = outbox.take();
+        let mut outbox = Outbox::new(1024, MS);
+        let now = Instant::now();
+        let put = outbox.put(&mut replies(1, 1, 20), now);
+        assert_eq!(put, self::put(true, Notice::Now));
+        let (batch, again) = outbox.take(now);
         assert_eq!(sequences(&batch.unwrap()), [1]);
         assert!(!again);
     }
 
     #[test]
     fn bursts_put_while_a_batch_waits_join_it_in_order() {
-        let mut outbox = Outbox::new(1024);
-        assert!(outbox.put(&mut burst(1, 2, 20)).notify);
-        let second = outbox.put(&mut burst(3, 3, 20));
-        assert_eq!(
-            second,
-            Put {
-                new_batch: false,
-                notify: false
-            }
-        );
+        let mut outbox = Outbox::new(1024, MS);
+        let now = Instant::now();
+        outbox.put(&mut replies(1, 2, 20), now);
+        let second = outbox.put(&mut replies(3, 3, 20), now);
+        assert_eq!(second, put(false, Notice::None));
         assert_eq!(outbox.len(), 1);
 
-        let (batch, again) = outbox.take();
+        let (batch, again) = outbox.take(now);
         assert_eq!(sequences(&batch.unwrap()), [1, 2, 3, 4, 5]);
         assert!(!again);
         assert!(outbox.is_empty());
     }
 
     #[test]
-    fn a_burst_after_a_take_starts_a_batch_and_a_notice() {
-        let mut outbox = Outbox::new(1024);
-        outbox.put(&mut burst(1, 1, 20));
-        outbox.take();
-        let put = outbox.put(&mut burst(2, 1, 20));
-        assert_eq!(
-            put,
-            Put {
-                new_batch: true,
-                notify: true
-            }
-        );
+    fn a_reply_after_a_take_is_noticed_at_once() {
+        let mut outbox = Outbox::new(1024, MS);
+        let now = Instant::now();
+        outbox.put(&mut replies(1, 1, 20), now);
+        outbox.take(now);
+        let put = outbox.put(&mut replies(2, 1, 20), now);
+        assert_eq!(put, self::put(true, Notice::Now));
     }
 
     #[test]
     fn a_full_batch_is_followed_by_another_noticed_on_take() {
-        let mut outbox = Outbox::new(100);
-        outbox.put(&mut burst(1, 4, 20));
-        let put = outbox.put(&mut burst(5, 2, 20));
-        assert_eq!(
-            put,
-            Put {
-                new_batch: true,
-                notify: false
-            }
-        );
-        outbox.put(&mut burst(7, 1, 20));
+        let mut outbox = Outbox::new(100, MS);
+        let now = Instant::now();
+        outbox.put(&mut replies(1, 4, 20), now);
+        let put = outbox.put(&mut replies(5, 2, 20), now);
+        assert_eq!(put, self::put(true, Notice::None));
+        outbox.put(&mut replies(7, 1, 20), now);
         assert_eq!(outbox.len(), 2);
 
-        let (first, again) = outbox.take();
+        let (first, again) = outbox.take(now);
         assert_eq!(sequences(&first.unwrap()), [1, 2, 3, 4]);
         assert!(again, "a batch still waits: notify again");
-        let (second, again) = outbox.take();
+        let (second, again) = outbox.take(now);
         assert_eq!(sequences(&second.unwrap()), [5, 6, 7]);
         assert!(!again);
     }
 
     #[test]
     fn a_burst_larger_than_the_limit_is_a_batch_of_its_own() {
-        let mut outbox = Outbox::new(50);
-        outbox.put(&mut burst(1, 1, 20));
-        outbox.put(&mut burst(2, 4, 20));
+        let mut outbox = Outbox::new(50, MS);
+        let now = Instant::now();
+        outbox.put(&mut replies(1, 1, 20), now);
+        outbox.put(&mut replies(2, 4, 20), now);
         assert_eq!(outbox.len(), 2);
-        let (_, again) = outbox.take();
+        let (_, again) = outbox.take(now);
         assert!(again);
-        assert_eq!(sequences(&outbox.take().0.unwrap()), [2, 3, 4, 5]);
+        assert_eq!(sequences(&outbox.take(now).0.unwrap()), [2, 3, 4, 5]);
     }
 
     #[test]
     fn a_forgotten_notice_is_sent_again() {
-        let mut outbox = Outbox::new(1024);
-        outbox.put(&mut burst(1, 1, 20));
+        let mut outbox = Outbox::new(1024, MS);
+        let now = Instant::now();
+        outbox.put(&mut events(1, 1), now);
         outbox.forget_notice();
-        assert!(outbox.put(&mut burst(2, 1, 20)).notify);
-        assert_eq!(sequences(&outbox.take().0.unwrap()), [1, 2]);
-        let (batch, again) = outbox.take();
+        let put = outbox.put(&mut events(2, 1), now);
+        assert_eq!(put.notice, Notice::Now);
+        assert_eq!(sequences(&outbox.take(now).0.unwrap()), [1, 2]);
+        let (batch, again) = outbox.take(now);
         assert!(batch.is_none() && !again);
+    }
+
+    #[test]
+    fn a_lone_event_is_noticed_at_once() {
+        let mut outbox = Outbox::new(1024, MS);
+        let start = Instant::now();
+        assert_eq!(outbox.put(&mut events(1, 1), start).notice, Notice::Now);
+        outbox.take(start);
+
+        // A quiet interval later, the next goes out at once too.
+        let later = start + 2 * MS;
+        assert_eq!(outbox.put(&mut events(2, 1), later).notice, Notice::Now);
+    }
+
+    #[test]
+    fn events_within_the_interval_wait_for_its_end_together() {
+        let mut outbox = Outbox::new(1024, MS);
+        let start = Instant::now();
+        outbox.put(&mut events(1, 1), start);
+        outbox.take(start);
+
+        let soon = start + MS / 4;
+        let end = start + MS;
+        assert_eq!(outbox.put(&mut events(2, 2), soon).notice, Notice::At(end));
+        let later = start + MS / 2;
+        assert_eq!(outbox.put(&mut events(4, 1), later).notice, Notice::None);
+        assert!(!outbox.fire(later), "not before its time");
+        assert!(outbox.fire(end));
+        assert!(!outbox.fire(end), "once");
+
+        let (batch, again) = outbox.take(end);
+        assert_eq!(sequences(&batch.unwrap()), [2, 3, 4]);
+        assert!(!again);
+    }
+
+    #[test]
+    fn a_reply_sends_the_notice_events_wait_for() {
+        let mut outbox = Outbox::new(1024, MS);
+        let start = Instant::now();
+        outbox.put(&mut events(1, 1), start);
+        outbox.take(start);
+        let soon = start + MS / 4;
+        outbox.put(&mut events(2, 1), soon);
+
+        let reply = outbox.put(&mut replies(3, 1, 20), soon);
+        assert_eq!(reply.notice, Notice::Now);
+        assert!(!outbox.fire(start + MS), "the notice went out already");
+        assert_eq!(sequences(&outbox.take(soon).0.unwrap()), [2, 3]);
+    }
+
+    #[test]
+    fn a_slow_consumer_is_not_paced() {
+        let mut outbox = Outbox::new(1024, MS);
+        let start = Instant::now();
+        outbox.put(&mut events(1, 1), start);
+        // Taken long after its notice: the next event goes out at once.
+        let late = start + 3 * MS;
+        outbox.take(late);
+        let put = outbox.put(&mut events(2, 1), late + MS / 10);
+        assert_eq!(put.notice, Notice::Now);
+    }
+
+    #[test]
+    fn no_interval_never_paces() {
+        let mut outbox = Outbox::new(1024, Duration::ZERO);
+        let now = Instant::now();
+        for sequence in 1..4 {
+            let put = outbox.put(&mut events(sequence, 1), now);
+            assert_eq!(put.notice, Notice::Now);
+            outbox.take(now);
+        }
     }
 }

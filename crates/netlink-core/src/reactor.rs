@@ -2,13 +2,12 @@
 //! epoll. It drains whatever is readable into a batch and hands the batch
 //! over; it never blocks on a consumer.
 //!
-//! Handing over is coalesced: a batch waits in the registration's outbox
-//! until the consumer takes it, and what is read meanwhile joins that
-//! batch instead of making one more, up to `BATCH_BYTES`. The consumer is
-//! notified once for a batch that waits alone, so a lone message goes out
-//! at once, and a consumer that falls behind gets fewer, larger batches
-//! rather than one crossing per wake-up. Reading never waits for the
-//! consumer, so nothing is left in the kernel's buffer for it.
+//! Handing over is coalesced (see `outbox`): a batch waits in the
+//! registration's outbox until the consumer takes it, and what is read
+//! meanwhile joins it, up to `BATCH_BYTES`. A lone message is noticed at
+//! once; a stream of multicast messages at most once a
+//! `NOTICE_INTERVAL`, whose timer this thread keeps. Reading never waits
+//! for the consumer, so nothing is left in the kernel's buffer for it.
 //!
 //! Memory stays bounded when a consumer falls behind: each registration
 //! counts the bytes handed over and not yet released, and above
@@ -20,6 +19,7 @@ use std::collections::HashMap;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock, RwLockReadGuard};
+use std::time::{Duration, Instant};
 
 use crate::batch::{Batch, BatchBuilder};
 use crate::error::{Result, SysError};
@@ -27,7 +27,7 @@ use crate::message::{
     align, frames, Header, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_DUMP,
     NLM_F_MULTI,
 };
-use crate::outbox::Outbox;
+use crate::outbox::{Notice, Outbox};
 use crate::socket::{Datagram, NlSocket};
 
 /// Bytes of datagrams one batch holds at most: what one burst may read,
@@ -36,6 +36,13 @@ use crate::socket::{Datagram, NlSocket};
 /// JavaScript routes a batch in about a millisecond and the event loop
 /// can turn between batches.
 pub const BATCH_BYTES: usize = 256 << 10;
+
+/// Least time between two notices of a stream of multicast messages: the
+/// consumer's thread then wakes about once an interval for a stream,
+/// instead of once a message or two, at the price of that much delay for
+/// messages that follow another closely. The first of a stream, replies
+/// and acknowledgements are noticed at once.
+pub const NOTICE_INTERVAL: Duration = Duration::from_millis(1);
 
 /// Free bytes a receive needs: the kernel sizes dump chunks to the reader's
 /// buffer (up to 32 KiB), and larger datagrams must not be truncated.
@@ -129,7 +136,7 @@ pub fn register(
         socket: RwLock::new(Some(socket)),
         reader: Mutex::new(()),
         sink,
-        outbox: Mutex::new(Outbox::new(BATCH_BYTES)),
+        outbox: Mutex::new(Outbox::new(BATCH_BYTES, NOTICE_INTERVAL)),
         options,
         stats: Stats::default(),
         unreleased: AtomicUsize::new(0),
@@ -273,7 +280,7 @@ impl Taker {
 }
 
 fn take(entry: &Entry, reactor: &Reactor) -> Option<Batch> {
-    let (batch, more) = entry.outbox().take();
+    let (batch, more) = entry.outbox().take(Instant::now());
     if more {
         // A consumer that is gone is the I/O thread's to find out, at
         // its next notice.
@@ -297,15 +304,66 @@ impl Entry {
 
     /// Moves what `builder` recorded into the outbox: onto the batch that
     /// waits there when it has room, else as a batch of its own. Notifies
-    /// the sink unless a notice is already out. False when the consumer
-    /// is gone.
-    fn hand_over(&self, builder: &mut BatchBuilder) -> bool {
+    /// the sink, unless a notice is out already or due later.
+    fn hand_over(&self, builder: &mut BatchBuilder) -> Handed {
         self.unreleased.fetch_add(builder.bytes(), Ordering::AcqRel);
-        let put = self.outbox().put(builder);
+        let put = self.outbox().put(builder, Instant::now());
         if put.new_batch {
             self.stats.batches.fetch_add(1, Ordering::Relaxed);
         }
-        !put.notify || self.sink.notify()
+        match put.notice {
+            Notice::None => Handed::Noticed,
+            Notice::Now if self.sink.notify() => Handed::Noticed,
+            Notice::Now => Handed::Gone,
+            Notice::At(at) => Handed::Due(at),
+        }
+    }
+
+    /// Sends the notice that was due by `now`, if still owed. False when
+    /// the consumer is gone.
+    fn fire(&self, now: Instant) -> bool {
+        let owed = self.outbox().fire(now);
+        !owed || self.sink.notify()
+    }
+}
+
+/// What became of the notice of a hand-over.
+enum Handed {
+    /// It went out, or one already had, or none is needed.
+    Noticed,
+    /// It is due at this time (`Entry::fire`).
+    Due(Instant),
+    /// The consumer is gone for good.
+    Gone,
+}
+
+/// Notices the I/O thread owes, by when.
+#[derive(Default)]
+struct Due(Vec<(Instant, Arc<Entry>)>);
+
+impl Due {
+    /// Time until the earliest, if any.
+    fn timeout(&self) -> Option<Duration> {
+        let now = Instant::now();
+        let earliest = self.0.iter().map(|(at, _)| *at).min()?;
+        Some(earliest.saturating_duration_since(now))
+    }
+
+    /// Sends those whose time came.
+    fn fire(&mut self, reactor: &Reactor) {
+        if self.0.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        self.0.retain(|(at, entry)| {
+            if *at > now {
+                return true;
+            }
+            if !entry.fire(now) {
+                close(entry, reactor);
+            }
+            false
+        });
     }
 }
 
@@ -343,11 +401,11 @@ fn run(reactor: Result<&'static Reactor>) {
     let Ok(reactor) = reactor else { return };
     let mut builder = BatchBuilder::new(BATCH_BYTES, false);
     let mut events = [libc::epoll_event { events: 0, u64: 0 }; 64];
+    let mut due = Due::default();
 
     loop {
-        let n = unsafe {
-            libc::epoll_wait(reactor.epoll, events.as_mut_ptr(), 64, -1)
-        };
+        let n = wait(reactor.epoll, &mut events, due.timeout());
+        due.fire(reactor);
         if n < 0 {
             continue; // EINTR: a signal landed on this thread.
         }
@@ -364,7 +422,7 @@ fn run(reactor: Result<&'static Reactor>) {
             let entry = entries.get(&token).cloned();
             drop(entries);
             if let Some(entry) = entry {
-                reactor.serve_or_recover(&entry, &mut builder);
+                reactor.serve_or_recover(&entry, &mut builder, &mut due);
             }
         }
     }
@@ -426,9 +484,14 @@ impl Reactor {
     /// may be lost; its consumer is handed an overrun record after what
     /// reached the outbox, which it reports like any other loss
     /// (`ENOBUFS`).
-    fn serve_or_recover(&self, entry: &Arc<Entry>, builder: &mut BatchBuilder) {
+    fn serve_or_recover(
+        &self,
+        entry: &Arc<Entry>,
+        builder: &mut BatchBuilder,
+        due: &mut Due,
+    ) {
         let served = panic::catch_unwind(AssertUnwindSafe(|| {
-            self.serve(entry, builder);
+            self.serve(entry, builder, due);
         }));
         if served.is_ok() {
             return;
@@ -441,16 +504,23 @@ impl Reactor {
         entry.outbox().forget_notice();
         let mut lost = BatchBuilder::new(0, false);
         lost.push_overrun();
+        // An overrun is noticed at once.
         let told = panic::catch_unwind(AssertUnwindSafe(|| {
             entry.hand_over(&mut lost)
         }));
-        if !matches!(told, Ok(true)) {
+        if !matches!(told, Ok(Handed::Noticed)) {
             close(entry, self);
         }
     }
 
-    /// Reads one burst from `entry`'s socket and hands it over.
-    fn serve(&self, entry: &Arc<Entry>, builder: &mut BatchBuilder) {
+    /// Reads one burst from `entry`'s socket and hands it over, adding
+    /// the notice to `due` when it waits.
+    fn serve(
+        &self,
+        entry: &Arc<Entry>,
+        builder: &mut BatchBuilder,
+        due: &mut Due,
+    ) {
         if entry.unreleased.load(Ordering::Acquire) >= PAUSE_BYTES {
             entry.paused.store(true, Ordering::Release);
             entry.stats.pauses.fetch_add(1, Ordering::Relaxed);
@@ -469,8 +539,13 @@ impl Reactor {
             };
             read_burst(socket, entry, builder, usize::MAX, None);
         }
-        if !builder.is_empty() && !entry.hand_over(builder) {
-            close(entry, self);
+        if builder.is_empty() {
+            return;
+        }
+        match entry.hand_over(builder) {
+            Handed::Noticed => {}
+            Handed::Due(at) => due.0.push((at, entry.clone())),
+            Handed::Gone => close(entry, self),
         }
     }
 }
@@ -561,6 +636,51 @@ impl Awaited {
     }
 }
 
+/// Waits for events on `epoll` for up to `timeout` (`None`: no limit);
+/// returns their number, or -1 when interrupted. Uses `epoll_pwait2` for
+/// a timeout finer than a millisecond, and on kernels before 5.11, which
+/// lack it, `epoll_wait` with the timeout rounded up to one.
+fn wait(
+    epoll: i32,
+    events: &mut [libc::epoll_event],
+    timeout: Option<Duration>,
+) -> i32 {
+    static NO_PWAIT2: AtomicBool = AtomicBool::new(false);
+    let max = events.len() as i32;
+    let Some(timeout) = timeout else {
+        return unsafe {
+            libc::epoll_wait(epoll, events.as_mut_ptr(), max, -1)
+        };
+    };
+
+    if !NO_PWAIT2.load(Ordering::Relaxed) {
+        let spec = libc::timespec {
+            tv_sec: timeout.as_secs() as libc::time_t,
+            tv_nsec: timeout.subsec_nanos() as libc::c_long,
+        };
+        let n = unsafe {
+            libc::syscall(
+                libc::SYS_epoll_pwait2,
+                epoll,
+                events.as_mut_ptr(),
+                max,
+                &spec as *const libc::timespec,
+                std::ptr::null::<libc::sigset_t>(),
+                0usize,
+            )
+        };
+        let missing = n < 0
+            && std::io::Error::last_os_error().raw_os_error()
+                == Some(libc::ENOSYS);
+        if !missing {
+            return n as i32;
+        }
+        NO_PWAIT2.store(true, Ordering::Relaxed);
+    }
+    let ms = timeout.as_micros().div_ceil(1000).min(i32::MAX as u128);
+    unsafe { libc::epoll_wait(epoll, events.as_mut_ptr(), max, ms as i32) }
+}
+
 /// Watches `fd` for input again, or stops watching it, keeping it
 /// registered.
 fn arm(epoll: i32, fd: i32, token: u64, readable: bool) {
@@ -583,7 +703,6 @@ fn epoll_ctl(epoll: i32, op: i32, fd: i32, token: u64) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use std::sync::mpsc;
-    use std::time::Duration;
 
     use super::*;
     use crate::batch::{field, kind};
@@ -749,6 +868,104 @@ mod tests {
         dump_links(&registration, 2);
         let kinds = kinds_until_done(&registration, &notices, 2);
         assert!(kinds.iter().all(|&kind| kind == kind::MESSAGE));
+    }
+
+    /// A multicast group of `NETLINK_ROUTE` that nothing else sends to
+    /// here (`RTNLGRP_PHONET_ROUTE`).
+    const QUIET_GROUP: u32 = 22;
+
+    /// A socket that sends to `QUIET_GROUP`, as only a privileged one may.
+    struct GroupSender(NlSocket);
+
+    impl GroupSender {
+        fn open() -> GroupSender {
+            let config = SocketConfig {
+                family: libc::NETLINK_ROUTE,
+                ..SocketConfig::default()
+            };
+            GroupSender(NlSocket::open(&config).unwrap())
+        }
+
+        /// Sends a message with `sequence` to the group; false when not
+        /// permitted (`CAP_NET_ADMIN` is missing).
+        fn send(&self, sequence: u32) -> bool {
+            // Without NLM_F_REQUEST the kernel, which gets it too, ignores
+            // it.
+            let mut bytes = request(24, 0, sequence);
+            bytes[6..8].copy_from_slice(&0u16.to_ne_bytes());
+            let mut to: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+            to.nl_family = libc::AF_NETLINK as u16;
+            to.nl_groups = 1 << (QUIET_GROUP - 1);
+            let sent = unsafe {
+                libc::sendto(
+                    self.0.fd(),
+                    bytes.as_ptr().cast(),
+                    bytes.len(),
+                    0,
+                    (&to as *const libc::sockaddr_nl).cast(),
+                    std::mem::size_of::<libc::sockaddr_nl>() as u32,
+                )
+            };
+            if sent < 0 {
+                let err = std::io::Error::last_os_error();
+                assert_eq!(err.raw_os_error(), Some(libc::EPERM), "{err}");
+                return false;
+            }
+            true
+        }
+    }
+
+    /// A registration listening to `QUIET_GROUP`, taking messages from
+    /// userspace ports.
+    fn open_listener() -> (Registration, mpsc::Receiver<()>) {
+        let socket = NlSocket::open(&SocketConfig {
+            family: libc::NETLINK_ROUTE,
+            groups: 1 << (QUIET_GROUP - 1),
+            ..SocketConfig::default()
+        })
+        .unwrap();
+        let (tx, rx) = mpsc::channel();
+        let options = Options {
+            accept_userspace: true,
+            raw: false,
+        };
+        let sink = Box::new(ChannelSink(Mutex::new(tx)));
+        (register(socket, options, sink).unwrap(), rx)
+    }
+
+    /// Sequences of the messages `sender` sent in `batch`.
+    fn sent_by(sender: &GroupSender, batch: &Batch) -> Vec<u32> {
+        (0..batch.len())
+            .map(|i| batch.record(i))
+            .filter(|record| record[field::PORT] == sender.0.pid())
+            .map(|record| record[field::SEQUENCE])
+            .collect()
+    }
+
+    #[test]
+    fn a_stream_of_multicast_messages_is_noticed_once_an_interval() {
+        let (registration, notices) = open_listener();
+        let sender = GroupSender::open();
+
+        let first_sent = Instant::now();
+        if !sender.send(1) {
+            eprintln!("skipped: sending to a group needs CAP_NET_ADMIN");
+            return;
+        }
+        let first = next(&registration, &notices);
+        assert_eq!(sent_by(&sender, &first), [1]);
+
+        // The rest follow closely: their notice waits for the interval
+        // the first one started, and they arrive in order.
+        for sequence in 2..=5 {
+            assert!(sender.send(sequence));
+        }
+        let mut seen = Vec::new();
+        while seen.len() < 4 {
+            seen.extend(sent_by(&sender, &next(&registration, &notices)));
+        }
+        assert!(first_sent.elapsed() >= NOTICE_INTERVAL);
+        assert_eq!(seen, [2, 3, 4, 5]);
     }
 
     #[test]
