@@ -7,7 +7,17 @@
 //! meanwhile joins it, up to `BATCH_BYTES`. A lone message is noticed at
 //! once; a stream of multicast messages at most once a
 //! `NOTICE_INTERVAL`, whose timer this thread keeps. Reading never waits
-//! for the consumer, so nothing is left in the kernel's buffer for it.
+//! for the consumer.
+//!
+//! While a stream's notice waits for its time, the socket rests: this
+//! thread stops watching it, and reads what queued up when the notice is
+//! due, right before sending it. The consumer gets the same messages at
+//! the same time, and this thread wakes once an interval instead of once
+//! a datagram or two. A send on the socket ends its rest at once, so a
+//! request's reply is not held up; and a socket whose kernel buffer was
+//! more than `CROWDED` full after a rest does not rest again until its
+//! stream pauses, so a stream faster than the buffer can hold for an
+//! interval is read as it comes.
 //!
 //! Memory stays bounded when a consumer falls behind: each registration
 //! counts the bytes handed over and not yet released, and above
@@ -43,6 +53,11 @@ pub const BATCH_BYTES: usize = 256 << 10;
 /// messages that follow another closely. The first of a stream, replies
 /// and acknowledgements are noticed at once.
 pub const NOTICE_INTERVAL: Duration = Duration::from_millis(1);
+
+/// The share of its receive buffer a socket may fill while it rests: one
+/// filled more than this in one interval is read as data comes for the
+/// rest of its stream.
+pub const CROWDED: f64 = 0.25;
 
 /// Free bytes a receive needs: the kernel sizes dump chunks to the reader's
 /// buffer (up to 32 KiB), and larger datagrams must not be truncated.
@@ -104,6 +119,11 @@ struct Entry {
     /// Bytes of the batches in the outbox.
     unreleased: AtomicUsize,
     paused: AtomicBool,
+    /// The I/O thread stopped watching the socket until a notice is due.
+    resting: AtomicBool,
+    /// The socket may rest: its last rest left its buffer not crowded,
+    /// or a stream started since.
+    may_rest: AtomicBool,
 }
 
 struct Reactor {
@@ -141,6 +161,8 @@ pub fn register(
         stats: Stats::default(),
         unreleased: AtomicUsize::new(0),
         paused: AtomicBool::new(false),
+        resting: AtomicBool::new(false),
+        may_rest: AtomicBool::new(true),
     });
 
     reactor.entries.lock().unwrap().insert(id, entry.clone());
@@ -166,6 +188,16 @@ impl Registration {
     ) -> Result<T> {
         let socket = self.socket();
         op(socket.as_ref().ok_or_else(SysError::closed)?)
+    }
+
+    /// Sends `datagram` (one or more messages) to the kernel, ending the
+    /// socket's rest so that the reply is read as it comes.
+    pub fn send(&self, datagram: &[u8]) -> Result<()> {
+        self.with_socket(|socket| {
+            socket.send(datagram)?;
+            self.reactor.end_rest(&self.entry, socket);
+            Ok(())
+        })
     }
 
     /// Counters of what this registration saw.
@@ -217,6 +249,7 @@ impl Registration {
             let idle = entry.unreleased.load(Ordering::Acquire) == 0;
             if reading.is_none() || !idle {
                 socket.send(datagram)?;
+                self.reactor.end_rest(entry, socket);
                 return Ok(false);
             }
 
@@ -313,8 +346,14 @@ impl Entry {
         }
         match put.notice {
             Notice::None => Handed::Noticed,
-            Notice::Now if self.sink.notify() => Handed::Noticed,
-            Notice::Now => Handed::Gone,
+            Notice::Now => {
+                // A stream (re)starts: it may rest.
+                self.may_rest.store(true, Ordering::Relaxed);
+                match self.sink.notify() {
+                    true => Handed::Noticed,
+                    false => Handed::Gone,
+                }
+            }
             Notice::At(at) => Handed::Due(at),
         }
     }
@@ -349,21 +388,26 @@ impl Due {
         Some(earliest.saturating_duration_since(now))
     }
 
-    /// Sends those whose time came.
-    fn fire(&mut self, reactor: &Reactor) {
+    /// Sends those whose time came, reading resting sockets first.
+    fn fire(&mut self, reactor: &Reactor, builder: &mut BatchBuilder) {
         if self.0.is_empty() {
             return;
         }
         let now = Instant::now();
+        let mut later = Due::default();
         self.0.retain(|(at, entry)| {
             if *at > now {
                 return true;
+            }
+            if entry.resting.swap(false, Ordering::AcqRel) {
+                reactor.wake_up(entry, builder, &mut later);
             }
             if !entry.fire(now) {
                 close(entry, reactor);
             }
             false
         });
+        self.0.append(&mut later.0);
     }
 }
 
@@ -405,7 +449,7 @@ fn run(reactor: Result<&'static Reactor>) {
 
     loop {
         let n = wait(reactor.epoll, &mut events, due.timeout());
-        due.fire(reactor);
+        due.fire(reactor, &mut builder);
         if n < 0 {
             continue; // EINTR: a signal landed on this thread.
         }
@@ -479,6 +523,43 @@ impl Reactor {
         }
     }
 
+    /// Stops watching `entry`'s socket until its notice is due, when it
+    /// may rest.
+    fn rest(&self, entry: &Entry) {
+        if entry.may_rest.load(Ordering::Relaxed) {
+            self.arm(entry, false);
+            entry.resting.store(true, Ordering::Release);
+        }
+    }
+
+    /// Ends a rest early, from a thread that holds `socket` open.
+    fn end_rest(&self, entry: &Entry, socket: &NlSocket) {
+        let resting = entry.resting.swap(false, Ordering::AcqRel);
+        if resting && !entry.paused.load(Ordering::Acquire) {
+            arm(self.epoll, socket.fd(), entry.id, true);
+        }
+    }
+
+    /// Ends a rest whose notice is due: reads what queued up, then
+    /// watches the socket again unless that paused it.
+    fn wake_up(
+        &self,
+        entry: &Arc<Entry>,
+        builder: &mut BatchBuilder,
+        due: &mut Due,
+    ) {
+        let crowded = {
+            let socket = entry.socket.read().unwrap_or_else(|e| e.into_inner());
+            socket.as_ref().is_some_and(|socket| fill(socket) > CROWDED)
+        };
+        entry.may_rest.store(!crowded, Ordering::Relaxed);
+
+        self.serve_or_recover(entry, builder, due);
+        if !entry.paused.load(Ordering::Acquire) {
+            self.arm(entry, true);
+        }
+    }
+
     /// `serve`, surviving a panic: this thread reads every socket in the
     /// process, so one socket's fault must not stop the others. The burst
     /// may be lost; its consumer is handed an overrun record after what
@@ -544,7 +625,10 @@ impl Reactor {
         }
         match entry.hand_over(builder) {
             Handed::Noticed => {}
-            Handed::Due(at) => due.0.push((at, entry.clone())),
+            Handed::Due(at) => {
+                due.0.push((at, entry.clone()));
+                self.rest(entry);
+            }
             Handed::Gone => close(entry, self),
         }
     }
@@ -679,6 +763,30 @@ fn wait(
     }
     let ms = timeout.as_micros().div_ceil(1000).min(i32::MAX as u128);
     unsafe { libc::epoll_wait(epoll, events.as_mut_ptr(), max, ms as i32) }
+}
+
+/// How full the receive buffer of `socket` is, from 0 to 1
+/// (`SO_MEMINFO`); 0 when the kernel does not say.
+fn fill(socket: &NlSocket) -> f64 {
+    const SO_MEMINFO: i32 = 55;
+    const SK_MEMINFO_VARS: usize = 9;
+    let mut info = [0u32; SK_MEMINFO_VARS];
+    let mut len = std::mem::size_of_val(&info) as libc::socklen_t;
+    let rc = unsafe {
+        libc::getsockopt(
+            socket.fd(),
+            libc::SOL_SOCKET,
+            SO_MEMINFO,
+            info.as_mut_ptr().cast(),
+            &mut len,
+        )
+    };
+    let used = info[libc::SK_MEMINFO_RMEM_ALLOC as usize] as f64;
+    let size = info[libc::SK_MEMINFO_RCVBUF as usize] as f64;
+    if rc < 0 || size == 0.0 {
+        return 0.0;
+    }
+    used / size
 }
 
 /// Watches `fd` for input again, or stops watching it, keeping it
@@ -966,6 +1074,86 @@ mod tests {
         }
         assert!(first_sent.elapsed() >= NOTICE_INTERVAL);
         assert_eq!(seen, [2, 3, 4, 5]);
+    }
+
+    /// A builder holding one message of `size` bytes with `sequence`.
+    fn one_message(sequence: u32, size: usize) -> BatchBuilder {
+        let mut builder = BatchBuilder::new(size, false);
+        let header = Header {
+            length: size as u32,
+            kind: 24,
+            sequence,
+            ..Header::default()
+        };
+        header.write(builder.spare());
+        builder.push_datagram(&Datagram {
+            length: size,
+            ..Datagram::default()
+        });
+        builder
+    }
+
+    fn wait_until(what: &str, done: impl Fn() -> bool) {
+        let start = Instant::now();
+        while !done() {
+            assert!(start.elapsed() < WAIT, "timed out waiting: {what}");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    #[test]
+    fn reading_pauses_while_too_much_waits_and_resumes_in_order() {
+        let (registration, notices, _) = open();
+        let entry = &registration.entry;
+
+        // Batches the consumer has not taken, as many as pause reading.
+        let size = 192 << 10;
+        let mut put = 0;
+        while entry.unreleased.load(Ordering::Acquire) < PAUSE_BYTES {
+            put += 1;
+            assert!(matches!(
+                entry.hand_over(&mut one_message(put, size)),
+                Handed::Noticed
+            ));
+        }
+
+        // The reply to a request stays in the kernel's buffer.
+        let mut get = request(18, NLM_F_ACK, 9999);
+        get[20..24].copy_from_slice(&1i32.to_ne_bytes()); // ifi_index: lo
+        registration.with_socket(|s| s.send(&get)).unwrap();
+        let stats = registration.stats();
+        wait_until("a pause", || stats.pauses.load(Ordering::Relaxed) == 1);
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(stats.datagrams.load(Ordering::Relaxed), 0);
+
+        // Taking the batches resumes reading; the reply comes after them.
+        let mut sequences = Vec::new();
+        while !sequences.contains(&9999) {
+            let batch = next(&registration, &notices);
+            sequences.extend((0..batch.len()).map(|i| {
+                let record = batch.record(i);
+                record[field::SEQUENCE]
+            }));
+        }
+        let expected: Vec<u32> = (1..=put).chain([9999, 9999]).collect();
+        assert_eq!(sequences, expected);
+        assert_eq!(stats.pauses.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn fill_tells_how_much_waits_in_the_kernel() {
+        let socket = NlSocket::open(&SocketConfig {
+            family: libc::NETLINK_ROUTE,
+            ..SocketConfig::default()
+        })
+        .unwrap();
+        assert_eq!(fill(&socket), 0.0);
+
+        let mut get = request(18, 0, 1);
+        get[20..24].copy_from_slice(&1i32.to_ne_bytes()); // ifi_index: lo
+        socket.send(&get).unwrap();
+        let queued = fill(&socket);
+        assert!(queued > 0.0 && queued < 1.0, "{queued}");
     }
 
     #[test]

@@ -146,9 +146,7 @@ impl NativeConn {
     /// Sends one datagram (one or more messages) to the kernel.
     #[napi(catch_unwind)]
     pub fn send(&self, datagram: Buffer) -> napi::Result<()> {
-        self.registration
-            .with_socket(|socket| socket.send(&datagram))
-            .map_err(to_napi)
+        self.registration.send(&datagram).map_err(to_napi)
     }
 
     /// Sends like `send`, then returns what already arrived if it can be
