@@ -13,11 +13,11 @@
 //! thread stops watching it, and reads what queued up when the notice is
 //! due, right before sending it. The consumer gets the same messages at
 //! the same time, and this thread wakes once an interval instead of once
-//! a datagram or two. A send on the socket ends its rest at once, so a
-//! request's reply is not held up; and a socket whose kernel buffer was
-//! more than `CROWDED` full after a rest does not rest again until its
-//! stream pauses, so a stream faster than the buffer can hold for an
-//! interval is read as it comes.
+//! a datagram or two. A send on the socket ends its rest at once, or
+//! keeps it from starting, so a request's reply is not held up; and a
+//! socket whose kernel buffer was more than `CROWDED` full after a rest
+//! does not rest again until its stream pauses, so a stream faster than
+//! the buffer can hold for an interval is read as it comes.
 //!
 //! Memory stays bounded when a consumer falls behind: each registration
 //! counts the bytes handed over and not yet released, and above
@@ -121,6 +121,9 @@ struct Entry {
     paused: AtomicBool,
     /// The I/O thread stopped watching the socket until a notice is due.
     resting: AtomicBool,
+    /// Sends so far, counted after each: a rest that began as one was
+    /// made ends at once.
+    sends: AtomicU64,
     /// The socket may rest: its last rest left its buffer not crowded,
     /// or a stream started since.
     may_rest: AtomicBool,
@@ -162,6 +165,7 @@ pub fn register(
         unreleased: AtomicUsize::new(0),
         paused: AtomicBool::new(false),
         resting: AtomicBool::new(false),
+        sends: AtomicU64::new(0),
         may_rest: AtomicBool::new(true),
     });
 
@@ -195,7 +199,7 @@ impl Registration {
     pub fn send(&self, datagram: &[u8]) -> Result<()> {
         self.with_socket(|socket| {
             socket.send(datagram)?;
-            self.reactor.end_rest(&self.entry, socket);
+            self.reactor.sent(&self.entry, socket);
             Ok(())
         })
     }
@@ -249,7 +253,7 @@ impl Registration {
             let idle = entry.unreleased.load(Ordering::Acquire) == 0;
             if reading.is_none() || !idle {
                 socket.send(datagram)?;
-                self.reactor.end_rest(entry, socket);
+                self.reactor.sent(entry, socket);
                 return Ok(false);
             }
 
@@ -524,19 +528,35 @@ impl Reactor {
     }
 
     /// Stops watching `entry`'s socket until its notice is due, when it
-    /// may rest.
-    fn rest(&self, entry: &Entry) {
-        if entry.may_rest.load(Ordering::Relaxed) {
-            self.arm(entry, false);
-            entry.resting.store(true, Ordering::Release);
+    /// may rest. `sends` is what `Entry::sends` was before the socket was
+    /// last read: a send since may have a reply waiting, and ends the rest
+    /// at once (if its own `sent` did not).
+    fn rest(&self, entry: &Entry, sends: u64) {
+        if !entry.may_rest.load(Ordering::Relaxed) {
+            return;
+        }
+        self.arm(entry, false);
+        entry.resting.store(true, Ordering::SeqCst);
+        if entry.sends.load(Ordering::SeqCst) != sends {
+            self.end_rest(entry);
         }
     }
 
-    /// Ends a rest early, from a thread that holds `socket` open.
-    fn end_rest(&self, entry: &Entry, socket: &NlSocket) {
-        let resting = entry.resting.swap(false, Ordering::AcqRel);
+    /// Notes a send on `entry`'s socket, ending its rest so the reply is
+    /// read as it comes; from a thread that holds the socket open.
+    fn sent(&self, entry: &Entry, socket: &NlSocket) {
+        entry.sends.fetch_add(1, Ordering::SeqCst);
+        let resting = entry.resting.swap(false, Ordering::SeqCst);
         if resting && !entry.paused.load(Ordering::Acquire) {
             arm(self.epoll, socket.fd(), entry.id, true);
+        }
+    }
+
+    /// Ends a rest early, from the I/O thread.
+    fn end_rest(&self, entry: &Entry) {
+        let resting = entry.resting.swap(false, Ordering::SeqCst);
+        if resting && !entry.paused.load(Ordering::Acquire) {
+            self.arm(entry, true);
         }
     }
 
@@ -613,6 +633,7 @@ impl Reactor {
 
         let _reading = entry.reader.lock().unwrap_or_else(|e| e.into_inner());
         builder.set_raw(entry.options.raw);
+        let sends = entry.sends.load(Ordering::SeqCst);
         {
             let socket = entry.socket.read().unwrap_or_else(|e| e.into_inner());
             let Some(socket) = socket.as_ref() else {
@@ -627,7 +648,7 @@ impl Reactor {
             Handed::Noticed => {}
             Handed::Due(at) => {
                 due.0.push((at, entry.clone()));
-                self.rest(entry);
+                self.rest(entry, sends);
             }
             Handed::Gone => close(entry, self),
         }
@@ -1138,6 +1159,57 @@ mod tests {
         let expected: Vec<u32> = (1..=put).chain([9999, 9999]).collect();
         assert_eq!(sequences, expected);
         assert_eq!(stats.pauses.load(Ordering::Relaxed), 1);
+    }
+
+    /// A request for link 1 (`lo`), acknowledged.
+    fn get_lo(sequence: u32) -> Vec<u8> {
+        let mut get = request(18, NLM_F_ACK, sequence);
+        get[20..24].copy_from_slice(&1i32.to_ne_bytes()); // ifi_index
+        get
+    }
+
+    /// Waits for batches until one holds a message with `sequence`.
+    fn wait_for(
+        registration: &Registration,
+        notices: &mpsc::Receiver<()>,
+        sequence: u32,
+    ) {
+        loop {
+            let batch = next(registration, notices);
+            let mut records = (0..batch.len()).map(|i| batch.record(i));
+            if records.any(|r| r[field::SEQUENCE] == sequence) {
+                return;
+            }
+        }
+    }
+
+    #[test]
+    fn a_send_ends_a_rest() {
+        let (registration, notices, _) = open();
+        let (entry, reactor) = (&registration.entry, registration.reactor);
+        reactor.rest(entry, entry.sends.load(Ordering::SeqCst));
+        assert!(entry.resting.load(Ordering::SeqCst));
+
+        // Resting, the socket is not watched: only the send's ending
+        // the rest lets the reply be read.
+        registration.send(&get_lo(71)).unwrap();
+        assert!(!entry.resting.load(Ordering::SeqCst));
+        wait_for(&registration, &notices, 71);
+    }
+
+    #[test]
+    fn a_rest_begun_after_a_send_ends_at_once() {
+        let (registration, notices, _) = open();
+        let (entry, reactor) = (&registration.entry, registration.reactor);
+
+        // As the I/O thread does: note the sends, read until dry, rest.
+        let sends = entry.sends.load(Ordering::SeqCst);
+        reactor.arm(entry, false);
+        registration.send(&get_lo(72)).unwrap();
+        reactor.rest(entry, sends);
+
+        assert!(!entry.resting.load(Ordering::SeqCst));
+        wait_for(&registration, &notices, 72);
     }
 
     #[test]
