@@ -403,12 +403,10 @@ impl Due {
             if *at > now {
                 return true;
             }
-            if entry.resting.swap(false, Ordering::AcqRel) {
+            if entry.resting.swap(false, Ordering::SeqCst) {
                 reactor.wake_up(entry, builder, &mut later);
             }
-            if !entry.fire(now) {
-                close(entry, reactor);
-            }
+            reactor.fire_or_recover(entry, now);
             false
         });
         self.0.append(&mut later.0);
@@ -594,11 +592,26 @@ impl Reactor {
         let served = panic::catch_unwind(AssertUnwindSafe(|| {
             self.serve(entry, builder, due);
         }));
-        if served.is_ok() {
-            return;
+        if served.is_err() {
+            *builder = BatchBuilder::new(BATCH_BYTES, false);
+            self.recover(entry);
         }
+    }
 
-        *builder = BatchBuilder::new(BATCH_BYTES, false);
+    /// Sends `entry`'s notice that was due by `now`, surviving a panic
+    /// as `serve_or_recover` does.
+    fn fire_or_recover(&self, entry: &Arc<Entry>, now: Instant) {
+        let fired = panic::catch_unwind(AssertUnwindSafe(|| entry.fire(now)));
+        match fired {
+            Ok(true) => {}
+            Ok(false) => close(entry, self),
+            Err(_) => self.recover(entry),
+        }
+    }
+
+    /// Reports a panic while serving `entry` as an overrun, and makes sure
+    /// its consumer hears of it.
+    fn recover(&self, entry: &Arc<Entry>) {
         entry.stats.overruns.fetch_add(1, Ordering::Relaxed);
         // The panic may have cut a notice short: send one more. A notice
         // too many finds nothing to take, which is harmless.
@@ -933,14 +946,16 @@ mod tests {
         assert!(notices.recv_timeout(Duration::from_millis(50)).is_err());
     }
 
-    /// Panics on its first notice, then passes notices on.
-    struct PanickingSink(Mutex<(bool, mpsc::Sender<()>)>);
+    /// Panics on the notice numbered in its state (from 1), then passes
+    /// notices on.
+    struct PanickingSink(Mutex<(u32, mpsc::Sender<()>)>);
 
     impl Sink for PanickingSink {
         fn notify(&self) -> bool {
             let mut state = self.0.lock().unwrap_or_else(|e| e.into_inner());
-            if !state.0 {
-                state.0 = true;
+            state.0 = state.0.saturating_sub(1);
+            if state.0 == 0 {
+                state.0 = u32::MAX;
                 drop(state);
                 panic!("a sink that fails once");
             }
@@ -984,7 +999,7 @@ mod tests {
             accept_userspace: false,
             raw: false,
         };
-        let sink = Box::new(PanickingSink(Mutex::new((false, tx))));
+        let sink = Box::new(PanickingSink(Mutex::new((1, tx))));
         let registration = register(socket, options, sink).unwrap();
 
         // The notice is lost to the panic; what may be lost is reported.
@@ -1047,19 +1062,23 @@ mod tests {
     /// A registration listening to `QUIET_GROUP`, taking messages from
     /// userspace ports.
     fn open_listener() -> (Registration, mpsc::Receiver<()>) {
+        let (tx, rx) = mpsc::channel();
+        let sink = Box::new(ChannelSink(Mutex::new(tx)));
+        (listen_with(sink), rx)
+    }
+
+    fn listen_with(sink: Box<dyn Sink>) -> Registration {
         let socket = NlSocket::open(&SocketConfig {
             family: libc::NETLINK_ROUTE,
             groups: 1 << (QUIET_GROUP - 1),
             ..SocketConfig::default()
         })
         .unwrap();
-        let (tx, rx) = mpsc::channel();
         let options = Options {
             accept_userspace: true,
             raw: false,
         };
-        let sink = Box::new(ChannelSink(Mutex::new(tx)));
-        (register(socket, options, sink).unwrap(), rx)
+        register(socket, options, sink).unwrap()
     }
 
     /// Sequences of the messages `sender` sent in `batch`.
@@ -1095,6 +1114,35 @@ mod tests {
         }
         assert!(first_sent.elapsed() >= NOTICE_INTERVAL);
         assert_eq!(seen, [2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn a_panic_sending_a_due_notice_is_an_overrun_and_the_stream_goes_on() {
+        // The first notice goes out at once, the second when due.
+        let (tx, notices) = mpsc::channel();
+        let sink = Box::new(PanickingSink(Mutex::new((2, tx))));
+        let registration = listen_with(sink);
+        let sender = GroupSender::open();
+        if !sender.send(1) {
+            eprintln!("skipped: sending to a group needs CAP_NET_ADMIN");
+            return;
+        }
+        assert_eq!(sent_by(&sender, &next(&registration, &notices)), [1]);
+
+        for sequence in 2..=4 {
+            assert!(sender.send(sequence));
+        }
+        let (mut seen, mut overruns) = (Vec::new(), 0);
+        while seen.len() < 3 {
+            let batch = next(&registration, &notices);
+            seen.extend(sent_by(&sender, &batch));
+            overruns += (0..batch.len())
+                .filter(|&i| batch.record(i)[field::KIND] == kind::OVERRUN)
+                .count();
+        }
+        assert_eq!(seen, [2, 3, 4]);
+        assert_eq!(overruns, 1);
+        assert_eq!(registration.stats().overruns.load(Ordering::Relaxed), 1);
     }
 
     /// A builder holding one message of `size` bytes with `sequence`.
