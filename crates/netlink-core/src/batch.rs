@@ -87,6 +87,38 @@ impl Batch {
     pub fn bytes(&self) -> usize {
         self.data.len() + self.records.len() * 4
     }
+
+    /// One batch of `parts`, in order, in memory sized to fit: records
+    /// point into its `data` and its `ext_acks`. One part is returned as
+    /// it is; none makes an empty batch.
+    pub fn concat(mut parts: Vec<Batch>) -> Batch {
+        if parts.len() <= 1 {
+            return parts.pop().unwrap_or_default();
+        }
+        let data = parts.iter().map(|part| part.data.len()).sum();
+        let fields = parts.iter().map(|part| part.records.len()).sum();
+        let mut out = Batch {
+            data: Vec::with_capacity(data),
+            records: Vec::with_capacity(fields),
+            ext_acks: Vec::new(),
+        };
+
+        for part in parts {
+            let base = out.data.len() as u32;
+            let acks = out.ext_acks.len() as u32;
+            out.data.extend_from_slice(&part.data);
+            let first = out.records.len();
+            out.records.extend_from_slice(&part.records);
+            for record in out.records[first..].chunks_exact_mut(RECORD_LEN) {
+                record[field::OFFSET] += base;
+                if record[field::EXT_ACK] != 0 {
+                    record[field::EXT_ACK] += acks;
+                }
+            }
+            out.ext_acks.extend(part.ext_acks);
+        }
+        out
+    }
 }
 
 /// Builds batches: the reader receives straight into `spare()`, then says
@@ -212,28 +244,6 @@ impl BatchBuilder {
     /// Bytes of datagrams recorded since the last `take`.
     pub fn data_len(&self) -> usize {
         self.used
-    }
-
-    /// Appends everything recorded to `batch`, after what it holds, and
-    /// starts afresh: the records then point into `batch.data`, and their
-    /// extended acknowledgements into `batch.ext_acks`. `batch` grows by
-    /// exactly `bytes()`.
-    pub fn take_onto(&mut self, batch: &mut Batch) {
-        let base = batch.data.len() as u32;
-        let acks = batch.ext_acks.len() as u32;
-        batch.data.extend_from_slice(&self.buf[..self.used]);
-        self.used = 0;
-
-        let first = batch.records.len();
-        batch.records.extend_from_slice(&self.out.records);
-        self.out.records.clear();
-        for record in batch.records[first..].chunks_exact_mut(RECORD_LEN) {
-            record[field::OFFSET] += base;
-            if record[field::EXT_ACK] != 0 {
-                record[field::EXT_ACK] += acks;
-            }
-        }
-        batch.ext_acks.append(&mut self.out.ext_acks);
     }
 
     /// Hands over everything recorded as a batch and starts afresh.
@@ -575,7 +585,7 @@ mod tests {
     }
 
     #[test]
-    fn take_onto_appends_with_offsets_and_acks_shifted() {
+    fn concat_shifts_offsets_and_acks_of_later_parts() {
         let mut builder = BatchBuilder::new(4096, false);
         let first = message(16, 0, 1, &[1; 4]);
         receive(&mut builder, &first, Datagram::default());
@@ -587,7 +597,7 @@ mod tests {
         .concat();
         let error = message(NLMSG_ERROR, NLM_F_ACK_TLVS, 3, &payload);
         receive(&mut builder, &error, Datagram::default());
-        let mut batch = builder.take();
+        let one = builder.take();
 
         let payload = [
             (-libc::EPERM).to_ne_bytes().to_vec(),
@@ -597,11 +607,12 @@ mod tests {
         .concat();
         let second = message(NLMSG_ERROR, NLM_F_ACK_TLVS, 4, &payload);
         receive(&mut builder, &second, Datagram::default());
-        let grows_by = builder.bytes();
-        let before = batch.bytes();
-        builder.take_onto(&mut batch);
+        let two = builder.take();
+        let bytes = one.bytes() + two.bytes();
+        let batch = Batch::concat(vec![one, Batch::default(), two]);
 
-        assert_eq!(batch.bytes(), before + grows_by);
+        assert_eq!(batch.bytes(), bytes);
+        assert_eq!(batch.data.capacity(), batch.data.len());
         assert_eq!(batch.len(), 3);
         let last = batch.record(2);
         let at = last[field::OFFSET] as usize;
@@ -610,8 +621,6 @@ mod tests {
         assert_eq!(last[field::EXT_ACK], 2);
         let message = batch.ext_acks[1].message.as_deref();
         assert_eq!(message, Some("two"));
-        assert!(builder.is_empty());
-        assert_eq!(builder.bytes(), 0);
     }
 
     #[test]

@@ -4,6 +4,10 @@
 //! consumer that is slower than the wake-ups of the I/O thread gets fewer,
 //! larger batches instead of one crossing per wake-up.
 //!
+//! A batch that others joined is copied into one allocation of its exact
+//! size when taken (`Batch::concat`), so joining never reallocates and
+//! copies a growing buffer.
+//!
 //! The consumer is notified once and takes one batch per notice; a notice
 //! goes out when a batch arrives in an empty outbox, and again on each take
 //! that leaves batches behind.
@@ -28,7 +32,7 @@ use crate::batch::{Batch, BatchBuilder};
 /// grows with what is put in until it is taken or full.
 #[derive(Debug)]
 pub struct Outbox {
-    batches: VecDeque<Batch>,
+    batches: VecDeque<Pending>,
     /// Bytes of datagrams a batch may hold before another starts.
     limit: usize,
     /// Least time between two notices for multicast messages.
@@ -45,6 +49,13 @@ enum State {
     Out,
     /// A notice is owed at this time.
     Due(Instant),
+}
+
+/// A batch in the outbox: the parts put in, to be made one when taken.
+#[derive(Debug)]
+struct Pending {
+    parts: Vec<Batch>,
+    data_len: usize,
 }
 
 /// What the owner of an outbox must do to tell its consumer.
@@ -85,16 +96,22 @@ impl Outbox {
     /// batch while that stays within the limit, else as a new batch.
     pub fn put(&mut self, builder: &mut BatchBuilder, now: Instant) -> Put {
         let urgent = !builder.is_multicast();
-        let limit = self.limit;
+        let (limit, data_len) = (self.limit, builder.data_len());
+        let part = builder.take();
         let joined = match self.batches.back_mut() {
-            Some(last) if last.data.len() + builder.data_len() <= limit => {
-                builder.take_onto(last);
-                true
-            }
-            _ => false,
+            Some(last) if last.data_len + data_len <= limit => Some(last),
+            _ => None,
         };
-        if !joined {
-            self.batches.push_back(builder.take());
+        let new_batch = joined.is_none();
+        match joined {
+            Some(last) => {
+                last.parts.push(part);
+                last.data_len += data_len;
+            }
+            None => self.batches.push_back(Pending {
+                parts: vec![part],
+                data_len,
+            }),
         }
 
         let notice = match self.state {
@@ -103,10 +120,7 @@ impl Outbox {
             State::Idle if !urgent => self.pace(now),
             State::Idle | State::Due(_) => self.notice_now(now),
         };
-        Put {
-            new_batch: !joined,
-            notice,
-        }
+        Put { new_batch, notice }
     }
 
     /// Sends the notice owed, when its time came by `now`: true when the
@@ -121,10 +135,11 @@ impl Outbox {
         }
     }
 
-    /// Takes the oldest batch at time `now`, and says whether the consumer
+    /// Takes the oldest batch at time `now`, as the parts it was put in
+    /// as (`Batch::concat` makes them one), and says whether the consumer
     /// must be notified again because others wait.
-    pub fn take(&mut self, now: Instant) -> (Option<Batch>, bool) {
-        let batch = self.batches.pop_front();
+    pub fn take(&mut self, now: Instant) -> (Option<Vec<Batch>>, bool) {
+        let batch = self.batches.pop_front().map(|pending| pending.parts);
         let more = !self.batches.is_empty();
         if more {
             self.notice_now(now);
@@ -211,7 +226,9 @@ mod tests {
         burst(first, count, 20, 11)
     }
 
-    fn sequences(batch: &Batch) -> Vec<u32> {
+    /// Sequences of the messages of a taken batch, made one.
+    fn sequences(parts: Option<Vec<Batch>>) -> Vec<u32> {
+        let batch = Batch::concat(parts.expect("a batch"));
         (0..batch.len())
             .map(|i| {
                 let record = batch.record(i);
@@ -234,7 +251,7 @@ mod tests {
         let put = outbox.put(&mut replies(1, 1, 20), now);
         assert_eq!(put, self::put(true, Notice::Now));
         let (batch, again) = outbox.take(now);
-        assert_eq!(sequences(&batch.unwrap()), [1]);
+        assert_eq!(sequences(batch), [1]);
         assert!(!again);
     }
 
@@ -248,7 +265,7 @@ mod tests {
         assert_eq!(outbox.len(), 1);
 
         let (batch, again) = outbox.take(now);
-        assert_eq!(sequences(&batch.unwrap()), [1, 2, 3, 4, 5]);
+        assert_eq!(sequences(batch), [1, 2, 3, 4, 5]);
         assert!(!again);
         assert!(outbox.is_empty());
     }
@@ -274,10 +291,10 @@ mod tests {
         assert_eq!(outbox.len(), 2);
 
         let (first, again) = outbox.take(now);
-        assert_eq!(sequences(&first.unwrap()), [1, 2, 3, 4]);
+        assert_eq!(sequences(first), [1, 2, 3, 4]);
         assert!(again, "a batch still waits: notify again");
         let (second, again) = outbox.take(now);
-        assert_eq!(sequences(&second.unwrap()), [5, 6, 7]);
+        assert_eq!(sequences(second), [5, 6, 7]);
         assert!(!again);
     }
 
@@ -290,7 +307,7 @@ mod tests {
         assert_eq!(outbox.len(), 2);
         let (_, again) = outbox.take(now);
         assert!(again);
-        assert_eq!(sequences(&outbox.take(now).0.unwrap()), [2, 3, 4, 5]);
+        assert_eq!(sequences(outbox.take(now).0), [2, 3, 4, 5]);
     }
 
     #[test]
@@ -301,7 +318,7 @@ mod tests {
         outbox.forget_notice();
         let put = outbox.put(&mut events(2, 1), now);
         assert_eq!(put.notice, Notice::Now);
-        assert_eq!(sequences(&outbox.take(now).0.unwrap()), [1, 2]);
+        assert_eq!(sequences(outbox.take(now).0), [1, 2]);
         let (batch, again) = outbox.take(now);
         assert!(batch.is_none() && !again);
     }
@@ -335,7 +352,7 @@ mod tests {
         assert!(!outbox.fire(end), "once");
 
         let (batch, again) = outbox.take(end);
-        assert_eq!(sequences(&batch.unwrap()), [2, 3, 4]);
+        assert_eq!(sequences(batch), [2, 3, 4]);
         assert!(!again);
     }
 
@@ -351,7 +368,7 @@ mod tests {
         let reply = outbox.put(&mut replies(3, 1, 20), soon);
         assert_eq!(reply.notice, Notice::Now);
         assert!(!outbox.fire(start + MS), "the notice went out already");
-        assert_eq!(sequences(&outbox.take(soon).0.unwrap()), [2, 3]);
+        assert_eq!(sequences(outbox.take(soon).0), [2, 3]);
     }
 
     #[test]

@@ -317,14 +317,14 @@ impl Taker {
 }
 
 fn take(entry: &Entry, reactor: &Reactor) -> Option<Batch> {
-    let (batch, more) = entry.outbox().take(Instant::now());
+    let (parts, more) = entry.outbox().take(Instant::now());
     if more {
         // A consumer that is gone is the I/O thread's to find out, at
         // its next notice.
         entry.sink.notify();
     }
 
-    let batch = batch?;
+    let batch = Batch::concat(parts?);
     let bytes = batch.bytes();
     let before = entry.unreleased.fetch_sub(bytes, Ordering::AcqRel);
     let after = before.saturating_sub(bytes);
