@@ -9,7 +9,7 @@ import {
   type ExtAckJs,
   type OpenOptions,
 } from '../binding'
-import { Field, Kind, RECORD_LEN, messageAt } from './batch'
+import { BatchMessage, Field, Kind, RECORD_LEN } from './batch'
 import { ConnOption, Family, HeaderFlags, HeaderType } from './constants'
 import { debugEnabled, logReceived, logSent } from './debug'
 import { NetlinkError, type ExtendedAck } from './errors'
@@ -707,10 +707,10 @@ export class Conn {
     for (let at = 0; at < records.length; at += RECORD_LEN) {
       switch (records[at + Field.Kind] & 0xff) {
         case Kind.Message:
-          this.#onMessage(messageAt(data, records, at), records, at, acks)
+          this.#onMessage(data, records, at, acks)
           break
         case Kind.Datagram:
-          this.#queue.push(messageAt(data, records, at))
+          this.#queue.push(new BatchMessage(data, records, at))
           break
         case Kind.Overrun:
           this.#onOverrun()
@@ -722,25 +722,34 @@ export class Conn {
     this.#updateRef()
   }
 
+  /**
+   * Routes the message of record `at`, reading what routing needs from the
+   * record so that the message's own header and data are made only when
+   * somebody reads them.
+   */
   #onMessage(
-    message: ReceivedMessage,
+    bytes: Buffer,
     records: Uint32Array,
     at: number,
     acks: ExtAckJs[],
   ): void {
+    const message = new BatchMessage(bytes, records, at)
     if (debugEnabled) logReceived(this.#family, message)
-    const { type, flags, sequence } = message.header
+    const typeFlags = records[at + Field.TypeFlags]
+    const type = typeFlags & 0xffff
     if (type === HeaderType.Noop) return
+    const flags = typeFlags >>> 16
+    const sequence = records[at + Field.Sequence]
 
     const errno = records[at + Field.Errno]
     const ack = records[at + Field.ExtAck]
     const extAck = ack === 0 ? undefined : (acks[ack - 1] as ExtendedAck)
     const terminal = isTerminal(type, flags)
 
-    const reply = isReply(message.group, message.port)
+    const reply = isReply(records[at + Field.Group], records[at + Field.Port])
     const pending = reply ? this.#pending.get(sequence) : undefined
     if (pending !== undefined) {
-      this.#feed(pending, message, errno, extAck, terminal)
+      this.#feed(pending, message, typeFlags, sequence, errno, extAck)
       return
     }
     const counted = reply ? this.#discarding.get(sequence) : undefined
@@ -760,11 +769,13 @@ export class Conn {
   #feed(
     pending: Pending,
     message: Message,
+    typeFlags: number,
+    sequence: number,
     errno: number,
     extAck: ExtendedAck | undefined,
-    terminal: boolean,
   ): void {
-    const { type, flags, sequence } = message.header
+    const type = typeFlags & 0xffff
+    const flags = typeFlags >>> 16
     if (flags & HeaderFlags.DumpInterrupted) pending.interrupted = true
 
     if (isOutcome(type)) {
@@ -786,7 +797,7 @@ export class Conn {
     }
 
     pending.messages.push(message)
-    if (terminal && !pending.acknowledge) {
+    if (isTerminal(type, flags) && !pending.acknowledge) {
       this.#settle(sequence)
       pending.resolve(pending.messages)
     }
