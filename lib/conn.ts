@@ -108,9 +108,11 @@ export interface ConnStats {
  */
 export type Transport = Omit<
   NativeConn,
-  'pid' | 'sendThenRead' | 'sendThenReadInto'
+  'pid' | 'sendThenRead' | 'sendThenReadInto' | 'watch'
 > & {
   readonly pid: number
+  /** Needed by a transport with `sendThenRead` or `sendThenReadInto`. */
+  watch?(): void
   sendThenRead?(datagram: Buffer): BatchJs | null
   sendThenReadInto?(
     datagram: Buffer,
@@ -222,6 +224,7 @@ export class Conn {
   #early: BatchJs[] = []
   /** Batches from the I/O thread held back until the event loop turns. */
   #inbox: BatchJs[] = []
+  #watchPending = false
   /** When the current stretch of routing began, and when it last ended. */
   #sliceStart = 0
   #routedAt = -Infinity
@@ -616,6 +619,7 @@ export class Conn {
     // spares it the trip through the I/O thread.
     const batch = this.#call(op, () => readAtOnce(native, datagram))
     if (batch === null) return false
+    this.#watchLater()
     if (this.#inbox.length > 0) {
       // Read after every batch held back: it goes after them.
       this.#inbox.push(batch)
@@ -624,6 +628,20 @@ export class Conn {
     this.#early.push(batch)
     if (this.#early.length === 1) this.#scheduleEarly()
     return true
+  }
+
+  /**
+   * Hands the socket back to the I/O thread when the event loop turns: a
+   * reply read at once leaves it unwatched, so that a run of requests
+   * stops and resumes the watch once, not once each.
+   */
+  #watchLater(): void {
+    if (this.#watchPending) return
+    this.#watchPending = true
+    setImmediate(() => {
+      this.#watchPending = false
+      if (!this.#closed) this.#native.watch?.()
+    })
   }
 
   /**

@@ -82,6 +82,9 @@ struct Entry {
     stats: Stats,
     unreleased: AtomicUsize,
     paused: AtomicBool,
+    /// The caller's thread stopped the I/O thread watching the socket, to
+    /// read replies itself, and has not called `watch` since.
+    unwatched: AtomicBool,
 }
 
 struct Reactor {
@@ -118,6 +121,7 @@ pub fn register(
         stats: Stats::default(),
         unreleased: AtomicUsize::new(0),
         paused: AtomicBool::new(false),
+        unwatched: AtomicBool::new(false),
     });
 
     reactor.entries.lock().unwrap().insert(id, entry.clone());
@@ -171,6 +175,12 @@ impl Registration {
     /// Reads nothing (`Ok(None)`) while the I/O thread is reading, or while
     /// the consumer has batches not yet released: what is read here must
     /// come after everything handed over before.
+    ///
+    /// When the whole reply was read, the I/O thread is left not watching
+    /// the socket until `watch` is called, so that a run of requests pays
+    /// for stopping and resuming the watch once, not each time. Call
+    /// `watch` soon after (when the caller's event loop turns): until
+    /// then, what else arrives waits in the kernel's buffer.
     pub fn send_then_read(
         &self,
         datagram: &[u8],
@@ -195,6 +205,8 @@ impl Registration {
         self.with_socket(|socket| {
             let idle = entry.unreleased.load(Ordering::Acquire) == 0;
             if reading.is_none() || !idle {
+                // The I/O thread reads this reply: let it see it.
+                self.watch_socket(socket);
                 socket.send(datagram)?;
                 return Ok(false);
             }
@@ -202,18 +214,43 @@ impl Registration {
             // Unwatched while this thread reads, the reply wakes nobody
             // else.
             let epoll = self.reactor.epoll;
-            arm(epoll, socket.fd(), entry.id, false);
+            if !entry.unwatched.swap(true, Ordering::AcqRel) {
+                arm(epoll, socket.fd(), entry.id, false);
+            }
             let sent = socket.send(datagram);
+            let mut ended = false;
             if sent.is_ok() {
                 builder.set_raw(entry.options.raw);
                 let awaited = Awaited::of(datagram);
-                read_burst(socket, entry, builder, max_datagrams, awaited);
+                ended =
+                    read_burst(socket, entry, builder, max_datagrams, awaited);
             }
-            arm(epoll, socket.fd(), entry.id, true);
 
+            // The rest of the reply is the I/O thread's to read.
+            if !ended {
+                self.watch_socket(socket);
+            }
             sent?;
             Ok(!builder.is_empty())
         })
+    }
+
+    /// Lets the I/O thread watch the socket again after `send_then_read`
+    /// read a whole reply; does nothing when it already does.
+    pub fn watch(&self) {
+        let _ = self.with_socket(|socket| {
+            self.watch_socket(socket);
+            Ok(())
+        });
+    }
+
+    fn watch_socket(&self, socket: &NlSocket) {
+        let entry = &self.entry;
+        if entry.unwatched.swap(false, Ordering::SeqCst)
+            && !entry.paused.load(Ordering::SeqCst)
+        {
+            arm(self.reactor.epoll, socket.fd(), entry.id, true);
+        }
     }
 
     /// A handle for `release` that can live apart from the registration
@@ -361,8 +398,11 @@ impl Reactor {
             let below =
                 entry.unreleased.load(Ordering::Acquire) <= RESUME_BYTES;
             if entry.paused.load(Ordering::Acquire) && below {
-                entry.paused.store(false, Ordering::Release);
-                self.arm(&entry, true);
+                // `watch_socket` arms it when the caller's thread has it.
+                entry.paused.store(false, Ordering::SeqCst);
+                if !entry.unwatched.load(Ordering::SeqCst) {
+                    self.arm(&entry, true);
+                }
             }
         }
     }
@@ -435,14 +475,14 @@ impl Reactor {
 /// Reads until the socket is drained, the builder is full, or
 /// `max_datagrams` were read; with `awaited`, also right after the
 /// datagram that ends that reply, sparing the receive that would only
-/// find the socket empty.
+/// find the socket empty. True when that datagram was read.
 fn read_burst(
     socket: &NlSocket,
     entry: &Entry,
     builder: &mut BatchBuilder,
     max_datagrams: usize,
     awaited: Option<Awaited>,
-) {
+) -> bool {
     let mut read = 0;
     while builder.spare_len() >= MIN_RECEIVE_SPACE && read < max_datagrams {
         read += 1;
@@ -461,7 +501,7 @@ fn read_burst(
                 });
                 builder.push_datagram(&datagram);
                 if ended {
-                    return;
+                    return true;
                 }
             }
             Err(err) => match err.raw_os_error() {
@@ -472,10 +512,11 @@ fn read_burst(
                 Some(libc::EINTR) => {}
                 // EAGAIN: drained. Anything else ends the burst too; the
                 // socket stays registered and is polled again.
-                _ => return,
+                _ => return false,
             },
         }
     }
+    false
 }
 
 /// The reply a single request waits for, read from the request itself:

@@ -171,6 +171,15 @@ impl NativeConn {
         })
     }
 
+    /// Lets the I/O thread watch the socket again after a `sendThenRead`
+    /// or `sendThenReadInto` that read a whole reply left it to this
+    /// thread. Call it when the event loop turns; cheap when there is
+    /// nothing to do.
+    #[napi]
+    pub fn watch(&self) {
+        self.registration.watch();
+    }
+
     /// Joins a multicast group.
     #[napi(catch_unwind)]
     pub fn join_group(&self, group: u32) -> napi::Result<()> {
