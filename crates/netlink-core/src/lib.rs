@@ -9,6 +9,7 @@ pub mod error;
 pub mod message;
 pub mod netns;
 pub mod options;
+pub mod outbox;
 pub mod reactor;
 pub mod socket;
 

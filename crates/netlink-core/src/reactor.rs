@@ -19,6 +19,7 @@ use crate::message::{
     align, frames, Header, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_DUMP,
     NLM_F_MULTI,
 };
+use crate::outbox::{self, Outbox, Queued};
 use crate::socket::{Datagram, NlSocket};
 
 /// Bytes one burst may read before its batch is handed over. A few dump
@@ -85,6 +86,8 @@ struct Entry {
     /// The caller's thread stopped the I/O thread watching the socket, to
     /// read replies itself, and has not called `watch` since.
     unwatched: AtomicBool,
+    /// Datagrams the I/O thread is to send.
+    outbox: Mutex<Outbox>,
 }
 
 struct Reactor {
@@ -92,6 +95,8 @@ struct Reactor {
     wake: i32,
     entries: Mutex<HashMap<u64, Arc<Entry>>>,
     next_id: AtomicU64,
+    /// Registrations whose outbox the I/O thread is to send.
+    outgoing: Mutex<Vec<Arc<Entry>>>,
 }
 
 /// A socket served by the I/O thread. Sends and option calls go straight
@@ -122,6 +127,7 @@ pub fn register(
         unreleased: AtomicUsize::new(0),
         paused: AtomicBool::new(false),
         unwatched: AtomicBool::new(false),
+        outbox: Mutex::new(Outbox::default()),
     });
 
     reactor.entries.lock().unwrap().insert(id, entry.clone());
@@ -147,6 +153,41 @@ impl Registration {
     ) -> Result<T> {
         let socket = self.socket();
         op(socket.as_ref().ok_or_else(SysError::closed)?)
+    }
+
+    /// Sends `datagram` from this thread, or, while requests queued with
+    /// `enqueue` are not all sent, queues it behind them: the kernel sees
+    /// requests in the order they were made. A queued send that fails is
+    /// answered by an error reply in the kernel's form, since there is no
+    /// caller left to tell.
+    pub fn send(&self, datagram: &[u8]) -> Result<()> {
+        if !self.outbox().is_idle() {
+            return self.enqueue(datagram);
+        }
+        self.with_socket(|socket| socket.send(datagram))
+    }
+
+    /// Queues `datagram` for the I/O thread to send; the replies reach the
+    /// sink like any others. The kernel builds most replies inside
+    /// `sendmsg`, so this moves that work off the caller's thread: worth
+    /// it while other requests are in flight, not for a lone one.
+    pub fn enqueue(&self, datagram: &[u8]) -> Result<()> {
+        self.with_socket(|socket| {
+            // Replies to come may span more than what is read at once.
+            self.watch_socket(socket);
+            Ok(())
+        })?;
+        if self.outbox().push(datagram) {
+            let mut outgoing = lock(&self.reactor.outgoing);
+            outgoing.push(self.entry.clone());
+            drop(outgoing);
+            self.reactor.wake();
+        }
+        Ok(())
+    }
+
+    fn outbox(&self) -> std::sync::MutexGuard<'_, Outbox> {
+        lock(&self.entry.outbox)
     }
 
     /// Counters of what this registration saw.
@@ -201,6 +242,10 @@ impl Registration {
         max_datagrams: usize,
     ) -> Result<bool> {
         let entry = &self.entry;
+        if !self.outbox().is_idle() {
+            self.enqueue(datagram)?;
+            return Ok(false);
+        }
         let reading = entry.reader.try_lock().ok();
         self.with_socket(|socket| {
             let idle = entry.unreleased.load(Ordering::Acquire) == 0;
@@ -304,6 +349,7 @@ fn close(entry: &Entry, reactor: &Reactor) {
 
     // The thread may be reading this socket: the write lock waits for it.
     let mut socket = entry.socket.write().unwrap_or_else(|e| e.into_inner());
+    lock(&entry.outbox).clear();
     if let Some(open) = socket.take() {
         let _ = epoll_ctl(reactor.epoll, libc::EPOLL_CTL_DEL, open.fd(), 0);
         drop(open);
@@ -347,6 +393,7 @@ fn run(reactor: Result<&'static Reactor>) {
             if token == WAKE_TOKEN {
                 reactor.drain_wake();
                 reactor.resume_paused();
+                reactor.send_outgoing(&mut builder);
                 continue;
             }
             let entries = reactor.entries.lock();
@@ -378,6 +425,7 @@ impl Reactor {
             wake,
             entries: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(WAKE_TOKEN + 1),
+            outgoing: Mutex::new(Vec::new()),
         })
     }
 
@@ -403,7 +451,77 @@ impl Reactor {
                 if !entry.unwatched.load(Ordering::SeqCst) {
                     self.arm(&entry, true);
                 }
+                // Sends held back by the pause can go now.
+                if !lock(&entry.outbox).is_idle() {
+                    lock(&self.outgoing).push(entry.clone());
+                }
             }
+        }
+    }
+
+    /// Sends what the registrations queued, then reads and hands over the
+    /// replies the kernel made meanwhile. A paused registration keeps its
+    /// queue until it resumes: its replies could not be read.
+    fn send_outgoing(&self, builder: &mut BatchBuilder) {
+        let outgoing = std::mem::take(&mut *lock(&self.outgoing));
+        for entry in outgoing {
+            if entry.paused.load(Ordering::Acquire) {
+                continue;
+            }
+            let sent = panic::catch_unwind(AssertUnwindSafe(|| {
+                self.send_queued(&entry, builder);
+            }));
+            if sent.is_err() {
+                lock(&entry.outbox).clear();
+                self.serve_or_recover(&entry, builder);
+            }
+        }
+    }
+
+    /// Sends `entry`'s outbox until it stays empty, reading the replies
+    /// after each round. A pause stops it; `resume_paused` brings the
+    /// registration back.
+    fn send_queued(&self, entry: &Arc<Entry>, builder: &mut BatchBuilder) {
+        while !entry.paused.load(Ordering::Acquire) {
+            let taken = lock(&entry.outbox).take();
+            let Some(queued) = taken else { return };
+            let failed = {
+                let socket = entry.socket.read();
+                let socket = socket.unwrap_or_else(|e| e.into_inner());
+                let Some(socket) = socket.as_ref() else {
+                    lock(&entry.outbox).clear();
+                    return;
+                };
+                send_each(socket, &queued)
+            };
+            self.report_failures(entry, builder, &failed);
+            self.serve(entry, builder);
+        }
+    }
+
+    /// Records an error reply for each request whose send failed, handing
+    /// over a full batch first where there is no room left.
+    fn report_failures(
+        &self,
+        entry: &Arc<Entry>,
+        builder: &mut BatchBuilder,
+        failed: &[(Header, i32)],
+    ) {
+        let _reading = entry.reader.lock().unwrap_or_else(|e| e.into_inner());
+        builder.set_raw(entry.options.raw);
+        for (request, errno) in failed {
+            if builder.spare_len() < align(outbox::FAILURE_LEN) {
+                self.hand_over(entry, builder);
+            }
+            let Some(length) =
+                outbox::write_failure(builder.spare(), request, *errno)
+            else {
+                continue;
+            };
+            builder.push_datagram(&Datagram {
+                length,
+                ..Datagram::default()
+            });
         }
     }
 
@@ -459,6 +577,11 @@ impl Reactor {
             };
             read_burst(socket, entry, builder, usize::MAX, None);
         }
+        self.hand_over(entry, builder);
+    }
+
+    /// Hands what `builder` recorded to `entry`'s sink, if anything.
+    fn hand_over(&self, entry: &Arc<Entry>, builder: &mut BatchBuilder) {
         if builder.is_empty() {
             return;
         }
@@ -470,6 +593,23 @@ impl Reactor {
             close(entry, self);
         }
     }
+}
+
+/// Sends each queued datagram; returns the headers of the requests whose
+/// send failed, with the errno.
+fn send_each(socket: &NlSocket, queued: &Queued) -> Vec<(Header, i32)> {
+    let mut failed = Vec::new();
+    for datagram in queued.datagrams() {
+        if let Err(err) = socket.send(datagram) {
+            let headers = outbox::request_headers(datagram);
+            failed.extend(headers.into_iter().map(|h| (h, err.errno)));
+        }
+    }
+    failed
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Reads until the socket is drained, the builder is full, or
