@@ -196,8 +196,13 @@ function headerField(
   return check.integer(`${name}.header.${key}`, value, 0, max)
 }
 
-/** Bytes of queued requests gathered into one datagram at most. */
-const QUEUE_DATAGRAM = 32 << 10
+/**
+ * Bytes of queued requests gathered into one datagram at most. The I/O
+ * thread hands over the replies to each datagram before it sends the
+ * next, so that this thread routes replies while the kernel answers the
+ * requests after them: a few dozen small requests a datagram.
+ */
+const QUEUE_DATAGRAM = 1 << 10
 
 /** A request waiting to be handed to the I/O thread. */
 interface Queued {

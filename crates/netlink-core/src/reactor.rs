@@ -19,7 +19,7 @@ use crate::message::{
     align, frames, Header, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_DUMP,
     NLM_F_MULTI,
 };
-use crate::outbox::{self, Outbox, Queued};
+use crate::outbox::{self, Outbox};
 use crate::socket::{Datagram, NlSocket};
 
 /// Bytes one burst may read before its batch is handed over. A few dump
@@ -478,24 +478,30 @@ impl Reactor {
         }
     }
 
-    /// Sends `entry`'s outbox until it stays empty, reading the replies
-    /// after each round. A pause stops it; `resume_paused` brings the
-    /// registration back.
+    /// Sends `entry`'s outbox until it stays empty, reading and handing
+    /// over the replies after each datagram, so that JavaScript routes
+    /// the first replies while the kernel answers the next requests. A
+    /// pause stops it; `resume_paused` brings the registration back.
     fn send_queued(&self, entry: &Arc<Entry>, builder: &mut BatchBuilder) {
         while !entry.paused.load(Ordering::Acquire) {
             let taken = lock(&entry.outbox).take();
             let Some(queued) = taken else { return };
-            let failed = {
-                let socket = entry.socket.read();
-                let socket = socket.unwrap_or_else(|e| e.into_inner());
-                let Some(socket) = socket.as_ref() else {
-                    lock(&entry.outbox).clear();
-                    return;
+            for datagram in queued.datagrams() {
+                let sent = {
+                    let socket = entry.socket.read();
+                    let socket = socket.unwrap_or_else(|e| e.into_inner());
+                    let Some(socket) = socket.as_ref() else {
+                        lock(&entry.outbox).clear();
+                        return;
+                    };
+                    socket.send(datagram)
                 };
-                send_each(socket, &queued)
-            };
-            self.report_failures(entry, builder, &failed);
-            self.serve(entry, builder);
+                if let Err(err) = sent {
+                    let failed = outbox::request_headers(datagram);
+                    self.report_failures(entry, builder, &failed, err.errno);
+                }
+                self.serve(entry, builder);
+            }
         }
     }
 
@@ -505,16 +511,17 @@ impl Reactor {
         &self,
         entry: &Arc<Entry>,
         builder: &mut BatchBuilder,
-        failed: &[(Header, i32)],
+        failed: &[Header],
+        errno: i32,
     ) {
         let _reading = entry.reader.lock().unwrap_or_else(|e| e.into_inner());
         builder.set_raw(entry.options.raw);
-        for (request, errno) in failed {
+        for request in failed {
             if builder.spare_len() < align(outbox::FAILURE_LEN) {
                 self.hand_over(entry, builder);
             }
             let Some(length) =
-                outbox::write_failure(builder.spare(), request, *errno)
+                outbox::write_failure(builder.spare(), request, errno)
             else {
                 continue;
             };
@@ -593,19 +600,6 @@ impl Reactor {
             close(entry, self);
         }
     }
-}
-
-/// Sends each queued datagram; returns the headers of the requests whose
-/// send failed, with the errno.
-fn send_each(socket: &NlSocket, queued: &Queued) -> Vec<(Header, i32)> {
-    let mut failed = Vec::new();
-    for datagram in queued.datagrams() {
-        if let Err(err) = socket.send(datagram) {
-            let headers = outbox::request_headers(datagram);
-            failed.extend(headers.into_iter().map(|h| (h, err.errno)));
-        }
-    }
-    failed
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
