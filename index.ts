@@ -15,6 +15,7 @@ export type {
   NetlinkErrorOptions,
 } from './lib/errors'
 export { Conn, dial } from './lib/conn'
+export { plainMessage } from './lib/batch'
 export type {
   Config,
   ConnStats,

@@ -198,3 +198,23 @@ kernelTest(
     t.is(m.group, RTNLGRP_LINK)
   },
 )
+
+kernelTest(
+  'a notification sent after replies read at once still reaches receive',
+  async (t, ns) => {
+    const conn = dialIn(t, ns)
+    conn.joinGroup(RTNLGRP_LINK)
+
+    // Replies read on the calling thread leave the socket to it until
+    // the event loop turns; the notification must not wait for another
+    // request to be read.
+    for (let i = 0; i < 200; i++) await conn.execute(getLink(1))
+    const [name] = addVeth(ns)
+    const m = await receiveUntil(
+      conn,
+      (m) => m.header.type === RTM_NEWLINK && parseLink(m).name === name,
+    )
+
+    t.is(m.group, RTNLGRP_LINK)
+  },
+)

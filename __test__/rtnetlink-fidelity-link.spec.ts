@@ -55,12 +55,33 @@ const SETUP = [
   'addr add 198.18.5.5 peer 198.18.5.6 dev vd',
 ]
 
+/**
+ * Reads `ours` between two identical readings of `theirs`, so that both
+ * describe the same state: links that were just set up change operstate,
+ * and IPv6 adds addresses, for a while after.
+ */
+async function whileStill<A, B>(
+  theirs: () => A,
+  ours: () => Promise<B>,
+): Promise<[B, A]> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const before = theirs()
+    const read = await ours()
+    const after = theirs()
+    if (JSON.stringify(before) === JSON.stringify(after)) return [read, after]
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error('the namespace never stopped changing')
+}
+
 kernelTest('links match ip -j -d link show', async (t, ns) => {
   ipBatch(ns, SETUP)
   const rt = routeIn(t, ns)
 
-  const ours = await rt.links.list()
-  const theirs = ipJson<IpLink[]>(ns, '-d', 'link', 'show')
+  const [ours, theirs] = await whileStill(
+    () => ipJson<IpLink[]>(ns, '-d', 'link', 'show'),
+    () => rt.links.list(),
+  )
 
   const names = new Map(theirs.map((l) => [l.ifname, l.ifindex]))
   t.deepEqual(
@@ -109,8 +130,11 @@ kernelTest('addresses match ip -j addr show', async (t, ns) => {
   ipBatch(ns, SETUP)
   const rt = routeIn(t, ns)
 
-  const ours = await rt.addresses.list()
-  const theirs = ipJson<IpAddress[]>(ns, 'addr', 'show').flatMap((l) =>
+  const [ours, shown] = await whileStill(
+    () => ipJson<IpAddress[]>(ns, 'addr', 'show'),
+    () => rt.addresses.list(),
+  )
+  const theirs = shown.flatMap((l) =>
     l.addr_info.map((a) => ({ ...a, index: l.ifindex })),
   )
 

@@ -1,9 +1,12 @@
 /**
  * The batch layout the binding hands over, mirrored from
  * `crates/netlink-core/src/batch.rs`: one Buffer of datagrams and a flat
- * Uint32Array of records, `RECORD_LEN` fields each.
+ * Uint32Array of records, `RECORD_LEN` fields each; and the messages
+ * that read themselves from it.
  */
 import type { ReceivedMessage } from './conn'
+import type { NetlinkError } from './errors'
+import { HEADER_LENGTH, type Header } from './message'
 
 /** Fields per record. */
 export const RECORD_LEN = 11
@@ -35,35 +38,135 @@ export const Kind = {
 /** Flag in `Field.Kind`: `Field.Nsid` holds a namespace id. */
 export const HAS_NSID = 0x100
 
-/**
- * The message of record `at` (an index into `records`, not a record
- * number). `data` is a view into the batch buffer, which nothing writes
- * again.
- */
-export function messageAt(
-  data: Buffer,
-  records: Uint32Array,
-  at: number,
-): ReceivedMessage {
-  const offset = records[at + Field.Offset]
-  const length = records[at + Field.Length]
-  const typeFlags = records[at + Field.TypeFlags]
-  const raw = (records[at + Field.Kind] & 0xff) === Kind.Datagram
+/** What `inspect` calls to show an object (`util.inspect.custom`). */
+const inspectCustom = Symbol.for('nodejs.util.inspect.custom')
 
-  const message: ReceivedMessage = {
-    header: {
-      length,
+/**
+ * A received message that reads itself from the batch it arrived in: the
+ * message is one small object, and `header` and `data` are made on first
+ * read and kept. A dump of many messages then costs one object each until
+ * the caller looks at them.
+ *
+ * Being an object of a class, it carries its fields in accessors:
+ * spread (`{ ...message }`), `Object.keys` and `structuredClone` see none
+ * of them. `toJSON()` (and so `JSON.stringify`) and `plainMessage()` give
+ * a plain object; `util.inspect` shows the fields. The batch memory is
+ * never written again, so a message stays valid for as long as it is held.
+ */
+export class BatchMessage implements ReceivedMessage {
+  /** Set on error and DONE messages that carry an errno. */
+  declare error?: NetlinkError
+  #bytes: Buffer
+  #records: Uint32Array
+  #at: number
+  #header: Header | undefined = undefined
+  #data: Buffer | undefined = undefined
+
+  /** The message of record `at` (an index into `records`). */
+  constructor(bytes: Buffer, records: Uint32Array, at: number) {
+    this.#bytes = bytes
+    this.#records = records
+    this.#at = at
+  }
+
+  /** The header, read from the record on first use. */
+  get header(): Header {
+    if (this.#header !== undefined) return this.#header
+    const records = this.#records
+    const at = this.#at
+    const typeFlags = records[at + Field.TypeFlags]
+    this.#header = {
+      length: records[at + Field.Length],
       type: typeFlags & 0xffff,
       flags: typeFlags >>> 16,
       sequence: records[at + Field.Sequence],
       pid: records[at + Field.Pid],
-    },
-    data: data.subarray(raw ? offset : offset + 16, offset + length),
-    group: records[at + Field.Group],
-    port: records[at + Field.Port],
+    }
+    return this.#header
   }
-  if (records[at + Field.Kind] & HAS_NSID) {
-    message.nsid = records[at + Field.Nsid] | 0
+
+  set header(header: Header) {
+    this.#header = header
   }
-  return message
+
+  /** The payload after the header (the whole datagram for raw sockets). */
+  get data(): Buffer {
+    if (this.#data !== undefined) return this.#data
+    const offset = this.#records[this.#at + Field.Offset]
+    const start = this.#raw ? offset : offset + HEADER_LENGTH
+    this.#data = this.#bytes.subarray(start, offset + this.#length)
+    return this.#data
+  }
+
+  set data(data: Buffer) {
+    this.#data = data
+  }
+
+  /** The multicast group it was sent to; 0 for unicast. */
+  get group(): number {
+    return this.#records[this.#at + Field.Group]
+  }
+
+  /** The sender's port ID; 0 for the kernel. */
+  get port(): number {
+    return this.#records[this.#at + Field.Port]
+  }
+
+  /** The peer namespace id, where the socket asked for it. */
+  get nsid(): number | undefined {
+    const records = this.#records
+    if (!(records[this.#at + Field.Kind] & HAS_NSID)) return undefined
+    return records[this.#at + Field.Nsid] | 0
+  }
+
+  /** A plain object holding the same fields. */
+  toJSON(): ReceivedMessage {
+    return plainMessage(this)
+  }
+
+  [inspectCustom](
+    depth: number,
+    options: object,
+    inspect: (value: unknown, options: object) => string,
+  ): string {
+    if (depth < 0) return '[ReceivedMessage]'
+    return `ReceivedMessage ${inspect(plainMessage(this), options)}`
+  }
+
+  /** Bytes of payload, without making `data`. */
+  static payloadLength(message: BatchMessage): number {
+    const length = message.#length
+    return message.#raw ? length : length - HEADER_LENGTH
+  }
+
+  get #length(): number {
+    return this.#records[this.#at + Field.Length]
+  }
+
+  get #raw(): boolean {
+    return (this.#records[this.#at + Field.Kind] & 0xff) === Kind.Datagram
+  }
+}
+
+/**
+ * A copy of `message` as a plain object: what spread, `structuredClone`
+ * and `postMessage` carry whole. `data` still shares the batch memory.
+ */
+export function plainMessage(message: ReceivedMessage): ReceivedMessage {
+  const plain: ReceivedMessage = {
+    header: message.header,
+    data: message.data,
+    group: message.group,
+    port: message.port,
+  }
+  if (message.nsid !== undefined) plain.nsid = message.nsid
+  if (message.error !== undefined) plain.error = message.error
+  return plain
+}
+
+/** Bytes of payload a received message holds, without making `data`. */
+export function payloadLength(message: ReceivedMessage): number {
+  return message instanceof BatchMessage
+    ? BatchMessage.payloadLength(message)
+    : message.data.length
 }

@@ -9,7 +9,7 @@ import {
   type ExtAckJs,
   type OpenOptions,
 } from '../binding'
-import { Field, Kind, RECORD_LEN, messageAt } from './batch'
+import { BatchMessage, Field, Kind, RECORD_LEN } from './batch'
 import { ConnOption, Family, HeaderFlags, HeaderType } from './constants'
 import { debugEnabled, logReceived, logSent } from './debug'
 import { NetlinkError, type ExtendedAck } from './errors'
@@ -108,9 +108,13 @@ export interface ConnStats {
  */
 export type Transport = Omit<
   NativeConn,
-  'pid' | 'sendThenRead' | 'sendThenReadInto'
+  'pid' | 'sendThenRead' | 'sendThenReadInto' | 'watch' | 'enqueue'
 > & {
   readonly pid: number
+  /** Sends from the I/O thread; without it, requests go out at once. */
+  enqueue?(datagram: Buffer): void
+  /** Needed by a transport with `sendThenRead` or `sendThenReadInto`. */
+  watch?(): void
   sendThenRead?(datagram: Buffer): BatchJs | null
   sendThenReadInto?(
     datagram: Buffer,
@@ -179,6 +183,48 @@ let lastTurn = -Infinity
 /** How long replies read at once may be routed without a loop turn. */
 const TURN_MS = 1
 
+/** The payload of a request that gives none; empty, so never written. */
+const NO_DATA = Buffer.alloc(0)
+
+/**
+ * A request header's field `key`, `value`, as an integer in `0..max`;
+ * 0 when absent. The argument's name is spelled out only to throw.
+ */
+function headerField(
+  name: string,
+  key: string,
+  value: unknown,
+  max: number,
+): number {
+  if (value === undefined) return 0
+  if (check.isIntegerIn(value, 0, max)) return value
+  return check.integer(`${name}.header.${key}`, value, 0, max)
+}
+
+/**
+ * Bytes of queued requests gathered into one datagram at most. The I/O
+ * thread hands over the replies to each datagram before it sends the
+ * next, so that this thread routes replies while the kernel answers the
+ * requests after them: a few dozen small requests a datagram.
+ */
+const QUEUE_DATAGRAM = 1 << 10
+
+/** A request waiting to be handed to the I/O thread. */
+interface Queued {
+  datagram: Buffer
+  sequence: number
+}
+
+/** How `#transmit` sends. */
+const enum Mode {
+  /** Send only; replies come through the I/O thread. */
+  Send,
+  /** Send, then read what already arrived on this thread. */
+  Read,
+  /** Hand the datagram to the I/O thread to send. */
+  Queue,
+}
+
 /**
  * Conns with a request pending or a `receive()` waiting. The batch
  * callback holds its Conn weakly, so that a dropped idle Conn can be
@@ -227,6 +273,13 @@ export class Conn {
   #early: BatchJs[] = []
   /** Batches from the I/O thread held back until the event loop turns. */
   #inbox: BatchJs[] = []
+  #watchPending = false
+  /** Requests for the I/O thread to send, gathered until microtasks run. */
+  #queued: Queued[] = []
+  /** The sequence of the dump an execute has under way, or 0. */
+  #dumping = 0
+  /** Dump requests of pending executes, waiting for `#dumping` to end. */
+  #waitingDumps: Message[] = []
   /** When the current stretch of routing began, and when it last ended. */
   #sliceStart = 0
   #routedAt = -Infinity
@@ -344,16 +397,48 @@ export class Conn {
       this.#pending.set(sequence, pending)
     })
 
+    // The kernel runs one dump at a time per socket and refuses another
+    // with EBUSY: a dump waits for the one before it to end.
+    if (message.header.flags & HeaderFlags.Dump) {
+      if (this.#dumping !== 0) {
+        this.#waitingDumps.push(message)
+        this.#updateRef()
+        return promise
+      }
+      this.#dumping = sequence
+    }
+    this.#start(message)
+    return promise
+  }
+
+  /** Sends the request of a pending execute. */
+  #start(message: Message): void {
+    // A lone request is sent and, most often, answered right here; with
+    // others in flight, the I/O thread sends it, doing the kernel's work
+    // for it while this thread routes the replies.
+    const mode = this.#pending.size > 1 ? Mode.Queue : Mode.Read
     let readAtOnce = false
     try {
-      readAtOnce = this.#transmit('execute', [message], true)
+      readAtOnce = this.#transmit('execute', [message], mode)
     } catch (err) {
-      this.#settle(sequence)?.reject(err)
+      this.#settle(message.header.sequence)?.reject(err)
     }
     // A reply read at once is routed from an immediate, which keeps the
     // loop alive until routing updates the ref: no need to flip it twice.
     if (!readAtOnce) this.#updateRef()
-    return promise
+  }
+
+  /** Starts the next waiting dump whose execute is still pending. */
+  #nextDump(): void {
+    this.#dumping = 0
+    while (this.#waitingDumps.length > 0 && !this.#closed) {
+      const message = this.#waitingDumps.shift() as Message
+      const sequence = message.header.sequence
+      if (!this.#pending.has(sequence)) continue
+      this.#dumping = sequence
+      this.#start(message)
+      return
+    }
   }
 
   /**
@@ -535,6 +620,8 @@ export class Conn {
 
     const pending = [...this.#pending.values()]
     this.#pending.clear()
+    this.#waitingDumps = []
+    this.#queued = []
     for (const p of pending) {
       p.cleanup?.()
       p.reject(closedError('execute'))
@@ -549,41 +636,51 @@ export class Conn {
   }
 
   #prepare(name: string, m: MessageInit): Message {
+    // Names for error messages are built only when a check fails: this
+    // runs for every request.
     if (m === undefined) {
       throw check.typeError(`${name} must be an object, got undefined`)
     }
-    const init = check.optionalObject(name, m)
+    const init = check.isPlainObject(m) ? m : check.optionalObject(name, m)
     check.knownKeys(name, init, ['header', 'data'])
-    const header = check.optionalObject(`${name}.header`, init.header)
+    const given = init.header
+    const header = check.isPlainObject(given)
+      ? given
+      : check.optionalObject(`${name}.header`, given)
     const data =
       init.data === undefined
-        ? Buffer.alloc(0)
-        : check.bytes(`${name}.data`, init.data)
+        ? NO_DATA
+        : init.data instanceof Uint8Array
+          ? init.data
+          : check.bytes(`${name}.data`, init.data)
     if (data.length > MAX_MESSAGE) {
       throw check.rangeError(
         `${name}.data of ${data.length} bytes is over ${MAX_MESSAGE}`,
       )
     }
 
-    const field = (key: string, max: number, fallback: number) =>
-      check.optionalInteger(
-        `${name}.header.${key}`,
-        header[key],
-        0,
-        max,
-        fallback,
-      )
-    const type = field('type', U16, 0)
-    const flags = field('flags', U16, 0) | HeaderFlags.Request
-    const sequence = field('sequence', U32, 0) || this.#nextSequence()
-    const pid = field('pid', U32, 0) || this.pid
+    const type = headerField(name, 'type', header.type, U16)
+    const flags = headerField(name, 'flags', header.flags, U16)
+    const sequence =
+      headerField(name, 'sequence', header.sequence, U32) ||
+      this.#nextSequence()
+    const pid = headerField(name, 'pid', header.pid, U32) || this.pid
     const length = HEADER_LENGTH + data.length
-    if (header.length !== undefined) field('length', U32, 0)
+    headerField(name, 'length', header.length, U32)
 
     const view = Buffer.isBuffer(data)
       ? data
       : Buffer.from(data.buffer, data.byteOffset, data.length)
-    return { header: { length, type, flags, sequence, pid }, data: view }
+    return {
+      header: {
+        length,
+        type,
+        flags: flags | HeaderFlags.Request,
+        sequence,
+        pid,
+      },
+      data: view,
+    }
   }
 
   #nextSequence(): number {
@@ -604,7 +701,7 @@ export class Conn {
   }
 
   /** Sends; true when a reply was read at once and awaits routing. */
-  #transmit(op: string, messages: Message[], readReply = false): boolean {
+  #transmit(op: string, messages: Message[], mode = Mode.Send): boolean {
     const datagram =
       messages.length === 1
         ? marshalMessage(messages[0])
@@ -612,7 +709,15 @@ export class Conn {
     if (debugEnabled) logSent(this.#family, messages)
 
     const native = this.#native
-    if (!readReply || native.sendThenRead === undefined) {
+    if (mode === Mode.Queue && native.enqueue !== undefined) {
+      if (this.#closed) throw closedError(op)
+      this.#queued.push({ datagram, sequence: messages[0].header.sequence })
+      if (this.#queued.length === 1) queueMicrotask(() => this.#sendQueued())
+      return false
+    }
+    // What goes out now must follow what was queued before.
+    if (this.#queued.length > 0) this.#sendQueued()
+    if (mode === Mode.Send || native.sendThenRead === undefined) {
       this.#call(op, () => native.send(datagram))
       return false
     }
@@ -621,6 +726,7 @@ export class Conn {
     // spares it the trip through the I/O thread.
     const batch = this.#call(op, () => readAtOnce(native, datagram))
     if (batch === null) return false
+    this.#watchLater()
     if (this.#inbox.length > 0) {
       // Read after every batch held back: it goes after them.
       this.#inbox.push(batch)
@@ -629,6 +735,62 @@ export class Conn {
     this.#early.push(batch)
     if (this.#early.length === 1) this.#scheduleEarly()
     return true
+  }
+
+  /**
+   * Hands the requests queued in this turn to the I/O thread, gathered
+   * into datagrams of up to `QUEUE_DATAGRAM` bytes: the kernel answers
+   * each request of a datagram in turn, in one `sendmsg`. A request that
+   * cannot be handed over fails with the error.
+   */
+  #sendQueued(): void {
+    const queued = this.#queued
+    this.#queued = []
+    const native = this.#native
+    if (this.#closed) return
+
+    let start = 0
+    while (start < queued.length) {
+      // A large request goes alone: a datagram over the socket's send
+      // buffer fails whole, and must not take its neighbours with it.
+      let end = start
+      let bytes = 0
+      while (end < queued.length) {
+        const size = queued[end].datagram.length
+        if (end > start && bytes + size > QUEUE_DATAGRAM) break
+        bytes += size
+        end++
+      }
+      const part = queued.slice(start, end)
+      const datagram =
+        part.length === 1
+          ? part[0].datagram
+          : Buffer.concat(
+              part.map((q) => q.datagram),
+              bytes,
+            )
+      try {
+        this.#call('execute', () => native.enqueue?.(datagram))
+      } catch (err) {
+        for (const q of part) this.#settle(q.sequence)?.reject(err)
+      }
+      start = end
+    }
+    this.#updateRef()
+  }
+
+  /**
+   * Hands the socket back to the I/O thread when the event loop turns: a
+   * reply read at once leaves it unwatched, so that a run of requests
+   * stops and resumes the watch once, not once each.
+   */
+  #watchLater(): void {
+    if (this.#watchPending) return
+    this.#watchPending = true
+    setImmediate(() => {
+      this.#watchPending = false
+      if (!this.#closed) this.#native.watch?.()
+    })
   }
 
   /**
@@ -736,10 +898,10 @@ export class Conn {
     for (let at = 0; at < records.length; at += RECORD_LEN) {
       switch (records[at + Field.Kind] & 0xff) {
         case Kind.Message:
-          this.#onMessage(messageAt(data, records, at), records, at, acks)
+          this.#onMessage(data, records, at, acks)
           break
         case Kind.Datagram:
-          this.#queue.push(messageAt(data, records, at))
+          this.#queue.push(new BatchMessage(data, records, at))
           break
         case Kind.Overrun:
           this.#onOverrun()
@@ -751,25 +913,34 @@ export class Conn {
     this.#updateRef()
   }
 
+  /**
+   * Routes the message of record `at`, reading what routing needs from the
+   * record so that the message's own header and data are made only when
+   * somebody reads them.
+   */
   #onMessage(
-    message: ReceivedMessage,
+    bytes: Buffer,
     records: Uint32Array,
     at: number,
     acks: ExtAckJs[],
   ): void {
+    const message = new BatchMessage(bytes, records, at)
     if (debugEnabled) logReceived(this.#family, message)
-    const { type, flags, sequence } = message.header
+    const typeFlags = records[at + Field.TypeFlags]
+    const type = typeFlags & 0xffff
     if (type === HeaderType.Noop) return
+    const flags = typeFlags >>> 16
+    const sequence = records[at + Field.Sequence]
 
     const errno = records[at + Field.Errno]
     const ack = records[at + Field.ExtAck]
     const extAck = ack === 0 ? undefined : (acks[ack - 1] as ExtendedAck)
     const terminal = isTerminal(type, flags)
 
-    const reply = isReply(message.group, message.port)
+    const reply = isReply(records[at + Field.Group], records[at + Field.Port])
     const pending = reply ? this.#pending.get(sequence) : undefined
     if (pending !== undefined) {
-      this.#feed(pending, message, errno, extAck, terminal)
+      this.#feed(pending, message, typeFlags, sequence, errno, extAck)
       return
     }
     const counted = reply ? this.#discarding.get(sequence) : undefined
@@ -789,11 +960,13 @@ export class Conn {
   #feed(
     pending: Pending,
     message: Message,
+    typeFlags: number,
+    sequence: number,
     errno: number,
     extAck: ExtendedAck | undefined,
-    terminal: boolean,
   ): void {
-    const { type, flags, sequence } = message.header
+    const type = typeFlags & 0xffff
+    const flags = typeFlags >>> 16
     if (flags & HeaderFlags.DumpInterrupted) pending.interrupted = true
 
     if (isOutcome(type)) {
@@ -815,7 +988,7 @@ export class Conn {
     }
 
     pending.messages.push(message)
-    if (terminal && !pending.acknowledge) {
+    if (isTerminal(type, flags) && !pending.acknowledge) {
       this.#settle(sequence)
       pending.resolve(pending.messages)
     }
@@ -836,13 +1009,20 @@ export class Conn {
     const pending = this.#pending.get(sequence)
     if (pending === undefined) return undefined
     this.#pending.delete(sequence)
+    if (sequence === this.#dumping) this.#nextDump()
     pending.cleanup?.()
     return pending
   }
 
   #abandon(sequence: number): void {
+    // A dump still waiting for its turn was never sent: nothing to drop.
+    const waiting = this.#waitingDumps.findIndex(
+      (m) => m.header.sequence === sequence,
+    )
+    if (waiting >= 0) this.#waitingDumps.splice(waiting, 1)
+
     if (this.#settle(sequence) === undefined) return
-    this.#discard(sequence, true)
+    if (waiting < 0) this.#discard(sequence, true)
     this.#updateRef()
   }
 

@@ -1,5 +1,6 @@
 import { constants } from 'node:os'
 
+import { payloadLength } from './batch'
 import type { ReceivedMessage } from './conn'
 import { NetlinkError } from './errors'
 
@@ -158,5 +159,5 @@ export class ReceiveQueue {
 const errnoENOBUFS = constants.errno.ENOBUFS
 
 function cost(message: ReceivedMessage): number {
-  return message.data.length + MESSAGE_OVERHEAD
+  return payloadLength(message) + MESSAGE_OVERHEAD
 }

@@ -65,17 +65,38 @@ export function optionalObject(
   value: unknown,
 ): Record<string, unknown> {
   if (value === undefined) return {}
-  if (
-    value === null ||
-    typeof value !== 'object' ||
-    Array.isArray(value) ||
-    ArrayBuffer.isView(value) ||
-    value instanceof ArrayBuffer ||
-    value instanceof SharedArrayBuffer
-  ) {
+  if (!isPlainObject(value)) {
     throw typeError(`${name} must be an object, got ${describe(value)}`)
   }
-  return value as Record<string, unknown>
+  return value
+}
+
+/** Whether `optionalObject` takes `value` as it is. */
+export function isPlainObject(
+  value: unknown,
+): value is Record<string, unknown> {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    !Array.isArray(value) &&
+    !ArrayBuffer.isView(value) &&
+    !(value instanceof ArrayBuffer) &&
+    !(value instanceof SharedArrayBuffer)
+  )
+}
+
+/** Whether `integer` takes `value` as it is. */
+export function isIntegerIn(
+  value: unknown,
+  min: number,
+  max: number,
+): value is number {
+  return (
+    typeof value === 'number' &&
+    Number.isInteger(value) &&
+    value >= min &&
+    value <= max
+  )
 }
 
 /** Checks that `value` is bytes: a Buffer or another Uint8Array. */

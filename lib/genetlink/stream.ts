@@ -1,3 +1,4 @@
+import { plainMessage } from '../batch'
 import type { Conn, ReceivedMessage } from '../conn'
 import { NetlinkError } from '../errors'
 import { ReceiveQueue } from '../receive'
@@ -138,14 +139,14 @@ export class GenericStream {
   #deliver(message: ReceivedMessage): void {
     const { type } = message.header
     if (type < GENL_MIN_ID) {
-      this.#push({ ...message, command: 0, version: 0 })
+      this.#push({ ...plainMessage(message), command: 0, version: 0 })
       return
     }
 
     let out: GenericReceivedMessage
     try {
       const generic = decodeGeneric(message)
-      out = { ...message, ...generic }
+      out = { ...plainMessage(message), ...generic }
       // The controller's unicast replies to `send` are not events.
       const notice = type === GENL_ID_CTRL && message.group !== 0
       const event = notice ? decodeControllerEvent(generic) : undefined

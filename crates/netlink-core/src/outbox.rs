@@ -1,396 +1,184 @@
-//! The outbox: a registration's batches between the I/O thread that
-//! reads them and the consumer that takes them. It coalesces: while a
-//! batch waits to be taken, what is read next joins it, up to a size, so a
-//! consumer that is slower than the wake-ups of the I/O thread gets fewer,
-//! larger batches instead of one crossing per wake-up.
+//! Requests queued for the I/O thread to send, and the error replies that
+//! stand in for the kernel's when a queued send fails.
 //!
-//! A batch that others joined is copied into one allocation of its exact
-//! size when taken (`Batch::concat`), so joining never reallocates and
-//! copies a growing buffer.
-//!
-//! The consumer is notified once and takes one batch per notice; a notice
-//! goes out when a batch arrives in an empty outbox, and again on each take
-//! that leaves batches behind.
-//!
-//! Notices for multicast messages are paced: within `interval` of the last
-//! notice, the next waits for the interval to end, and what arrives
-//! meanwhile joins the batch. A lone message, after a quiet interval,
-//! goes out at once; a stream of them reaches the consumer in a batch per
-//! interval rather than in one per wake-up of the I/O thread, each of
-//! which wakes the consumer's thread too. Anything else (a reply, an
-//! acknowledgement, an overrun) is noticed at once, with whatever waits.
-//!
-//! The outbox itself is not synchronised: its owner keeps it under a lock,
-//! notifies outside of it, and keeps the time of notices that are due.
+//! A request made while others are in flight is handed to the I/O thread
+//! rather than sent on the caller's thread: the kernel answers inside
+//! `sendmsg`, so whoever sends does the kernel's work, and the I/O thread
+//! doing it leaves the caller's thread free to route the replies.
 
-use std::collections::VecDeque;
-use std::time::{Duration, Instant};
+use crate::message::{align, frames, Header, NLMSG_ERROR, NLMSG_HDRLEN};
 
-use crate::batch::{Batch, BatchBuilder};
+/// `NLM_F_CAPPED`: an error reply holds the request's header only.
+const NLM_F_CAPPED: u16 = 0x100;
 
-/// Batches handed over and not yet taken, oldest first. The newest one
-/// grows with what is put in until it is taken or full.
-#[derive(Debug)]
+/// Bytes of an error reply carrying the request's header: a header, the
+/// errno, and the request's header.
+pub const FAILURE_LEN: usize = NLMSG_HDRLEN + 4 + NLMSG_HDRLEN;
+
+/// Datagrams waiting for the I/O thread, in the order they were queued.
+#[derive(Debug, Default)]
 pub struct Outbox {
-    batches: VecDeque<Pending>,
-    /// Bytes of datagrams a batch may hold before another starts.
-    limit: usize,
-    /// Least time between two notices for multicast messages.
-    interval: Duration,
-    state: State,
-    noticed_at: Option<Instant>,
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+    sending: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    /// No notice is out: the consumer took every batch it was told of.
-    Idle,
-    /// A notice is out and no batch was taken since.
-    Out,
-    /// A notice is owed at this time.
-    Due(Instant),
-}
-
-/// A batch in the outbox: the parts put in, to be made one when taken.
-#[derive(Debug)]
-struct Pending {
-    parts: Vec<Batch>,
-    data_len: usize,
-}
-
-/// What the owner of an outbox must do to tell its consumer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Notice {
-    /// Nothing: a notice is out or due.
-    None,
-    /// Notify now.
-    Now,
-    /// Call `Outbox::fire` at this time, and notify if it says so.
-    At(Instant),
-}
-
-/// What `Outbox::put` did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Put {
-    /// The records started a batch of their own.
-    pub new_batch: bool,
-    /// Whether and when to notify the consumer.
-    pub notice: Notice,
+/// What the I/O thread took from an outbox to send.
+#[derive(Debug, Default)]
+pub struct Queued {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
 }
 
 impl Outbox {
-    /// An empty outbox whose batches hold up to `limit` bytes of
-    /// datagrams (more only when one `put` brings more), noticing
-    /// multicast messages at most once an `interval`.
-    pub fn new(limit: usize, interval: Duration) -> Self {
-        Outbox {
-            batches: VecDeque::new(),
-            limit,
-            interval,
-            state: State::Idle,
-            noticed_at: None,
+    /// Whether nothing is queued or being sent: a datagram sent now by the
+    /// caller goes out after everything queued before it.
+    pub fn is_idle(&self) -> bool {
+        self.ends.is_empty() && !self.sending
+    }
+
+    /// Queues `datagram`. True when the outbox was idle, so that the I/O
+    /// thread has to be told; otherwise it is already at work on it.
+    pub fn push(&mut self, datagram: &[u8]) -> bool {
+        let idle = self.is_idle();
+        self.bytes.extend_from_slice(datagram);
+        self.ends.push(self.bytes.len());
+        idle
+    }
+
+    /// Takes what is queued and marks the outbox as sending, or, when
+    /// nothing is queued, marks it idle and returns `None`.
+    pub fn take(&mut self) -> Option<Queued> {
+        if self.ends.is_empty() {
+            self.sending = false;
+            return None;
         }
+        self.sending = true;
+        Some(Queued {
+            bytes: std::mem::take(&mut self.bytes),
+            ends: std::mem::take(&mut self.ends),
+        })
     }
 
-    /// Moves what `builder` recorded in, at time `now`: onto the newest
-    /// batch while that stays within the limit, else as a new batch.
-    pub fn put(&mut self, builder: &mut BatchBuilder, now: Instant) -> Put {
-        let urgent = !builder.is_multicast();
-        let (limit, data_len) = (self.limit, builder.data_len());
-        let part = builder.take();
-        let joined = match self.batches.back_mut() {
-            Some(last) if last.data_len + data_len <= limit => Some(last),
-            _ => None,
-        };
-        let new_batch = joined.is_none();
-        match joined {
-            Some(last) => {
-                last.parts.push(part);
-                last.data_len += data_len;
-            }
-            None => self.batches.push_back(Pending {
-                parts: vec![part],
-                data_len,
-            }),
-        }
-
-        let notice = match self.state {
-            State::Out => Notice::None,
-            State::Due(_) if !urgent => Notice::None,
-            State::Idle if !urgent => self.pace(now),
-            State::Idle | State::Due(_) => self.notice_now(now),
-        };
-        Put { new_batch, notice }
+    /// Drops whatever is queued (the socket closed).
+    pub fn clear(&mut self) {
+        *self = Outbox::default();
     }
+}
 
-    /// Sends the notice owed, when its time came by `now`: true when the
-    /// owner must notify the consumer.
-    pub fn fire(&mut self, now: Instant) -> bool {
-        match self.state {
-            State::Due(at) if at <= now => {
-                self.notice_now(now);
-                true
-            }
-            _ => false,
-        }
+impl Queued {
+    /// The datagrams, in order.
+    pub fn datagrams(&self) -> impl Iterator<Item = &[u8]> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(&self.ends)
+            .map(|(start, &end)| &self.bytes[start..end])
     }
+}
 
-    /// Takes the oldest batch at time `now`, as the parts it was put in
-    /// as (`Batch::concat` makes them one), and says whether the consumer
-    /// must be notified again because others wait.
-    pub fn take(&mut self, now: Instant) -> (Option<Vec<Batch>>, bool) {
-        let batch = self.batches.pop_front().map(|pending| pending.parts);
-        let more = !self.batches.is_empty();
-        if more {
-            self.notice_now(now);
-        } else {
-            self.state = State::Idle;
-        }
-        (batch, more)
-    }
+/// The headers of the messages in `datagram`, for the error replies a
+/// failed send stands in for.
+pub fn request_headers(datagram: &[u8]) -> Vec<Header> {
+    frames(datagram)
+        .filter_map(|frame| frame.ok())
+        .map(|frame| frame.header)
+        .collect()
+}
 
-    /// Forgets the notice that is out or due, so that the next `put`
-    /// sends one at once: for when a notice may have been lost.
-    pub fn forget_notice(&mut self) {
-        self.state = State::Idle;
-        self.noticed_at = None;
-    }
+/// Writes at the start of `out` the error reply the kernel would send
+/// for `request` failing with `errno`; returns its length, or `None`
+/// when `out` is too short.
+pub fn write_failure(
+    out: &mut [u8],
+    request: &Header,
+    errno: i32,
+) -> Option<usize> {
+    let out = out.get_mut(..align(FAILURE_LEN))?;
+    out.fill(0);
 
-    /// Number of batches waiting.
-    pub fn len(&self) -> usize {
-        self.batches.len()
-    }
-
-    /// Whether no batch waits.
-    pub fn is_empty(&self) -> bool {
-        self.batches.is_empty()
-    }
-
-    /// A notice now, or at the end of the interval that the last one
-    /// started.
-    fn pace(&mut self, now: Instant) -> Notice {
-        let next = self.noticed_at.map(|last| last + self.interval);
-        match next {
-            Some(at) if now < at => {
-                self.state = State::Due(at);
-                Notice::At(at)
-            }
-            _ => self.notice_now(now),
-        }
-    }
-
-    fn notice_now(&mut self, now: Instant) -> Notice {
-        self.state = State::Out;
-        self.noticed_at = Some(now);
-        Notice::Now
-    }
+    let reply = Header {
+        length: FAILURE_LEN as u32,
+        kind: NLMSG_ERROR,
+        flags: NLM_F_CAPPED,
+        sequence: request.sequence,
+        pid: request.pid,
+    };
+    reply.write(out);
+    out[NLMSG_HDRLEN..NLMSG_HDRLEN + 4]
+        .copy_from_slice(&(-errno).to_ne_bytes());
+    let echoed = Header {
+        length: NLMSG_HDRLEN as u32,
+        ..*request
+    };
+    echoed.write(&mut out[NLMSG_HDRLEN + 4..]);
+    Some(FAILURE_LEN)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::batch::field;
-    use crate::message::Header;
-    use crate::socket::Datagram;
+    use crate::message::NLM_F_REQUEST;
 
-    const MS: Duration = Duration::from_millis(1);
-
-    /// A builder holding `count` messages of `size` bytes sent to `group`
-    /// (0: unicast), with sequences from `first` on.
-    fn burst(first: u32, count: u32, size: usize, group: u32) -> BatchBuilder {
-        let mut builder = BatchBuilder::new(64 << 10, false);
-        for sequence in first..first + count {
-            let header = Header {
-                length: size as u32,
-                kind: 24,
-                sequence,
-                ..Header::default()
-            };
-            header.write(&mut builder.spare()[..size]);
-            builder.push_datagram(&Datagram {
-                length: size,
-                group,
-                ..Datagram::default()
-            });
+    fn request(sequence: u32) -> Vec<u8> {
+        let mut bytes = vec![0u8; 20];
+        Header {
+            length: 20,
+            kind: 18,
+            flags: NLM_F_REQUEST,
+            sequence,
+            pid: 77,
         }
-        builder
-    }
-
-    /// Unicast messages: replies, never paced.
-    fn replies(first: u32, count: u32, size: usize) -> BatchBuilder {
-        burst(first, count, size, 0)
-    }
-
-    /// Multicast messages: events, paced.
-    fn events(first: u32, count: u32) -> BatchBuilder {
-        burst(first, count, 20, 11)
-    }
-
-    /// Sequences of the messages of a taken batch, made one.
-    fn sequences(parts: Option<Vec<Batch>>) -> Vec<u32> {
-        let batch = Batch::concat(parts.expect("a batch"));
-        (0..batch.len())
-            .map(|i| {
-                let record = batch.record(i);
-                let at = record[field::OFFSET] as usize;
-                let header = Header::parse(&batch.data[at..]).unwrap();
-                assert_eq!(header.sequence, record[field::SEQUENCE]);
-                header.sequence
-            })
-            .collect()
-    }
-
-    fn put(new_batch: bool, notice: Notice) -> Put {
-        Put { new_batch, notice }
+        .write(&mut bytes);
+        bytes
     }
 
     #[test]
-    fn a_lone_burst_is_noticed_at_once() {
-        let mut outbox = Outbox::new(1024, MS);
-        let now = Instant::now();
-        let put = outbox.put(&mut replies(1, 1, 20), now);
-        assert_eq!(put, self::put(true, Notice::Now));
-        let (batch, again) = outbox.take(now);
-        assert_eq!(sequences(batch), [1]);
-        assert!(!again);
+    fn datagrams_come_out_in_the_order_they_were_queued() {
+        let mut outbox = Outbox::default();
+        assert!(outbox.push(&request(1)));
+        assert!(!outbox.push(&request(2)));
+        assert!(!outbox.is_idle());
+
+        let queued = outbox.take().unwrap();
+        let sequences: Vec<u32> = queued
+            .datagrams()
+            .map(|d| Header::parse(d).unwrap().sequence)
+            .collect();
+        assert_eq!(sequences, [1, 2]);
+        assert!(!outbox.is_idle(), "sending until taken again");
     }
 
     #[test]
-    fn bursts_put_while_a_batch_waits_join_it_in_order() {
-        let mut outbox = Outbox::new(1024, MS);
-        let now = Instant::now();
-        outbox.put(&mut replies(1, 2, 20), now);
-        let second = outbox.put(&mut replies(3, 3, 20), now);
-        assert_eq!(second, put(false, Notice::None));
-        assert_eq!(outbox.len(), 1);
-
-        let (batch, again) = outbox.take(now);
-        assert_eq!(sequences(batch), [1, 2, 3, 4, 5]);
-        assert!(!again);
-        assert!(outbox.is_empty());
+    fn a_push_while_sending_needs_no_new_wakeup() {
+        let mut outbox = Outbox::default();
+        outbox.push(&request(1));
+        let _ = outbox.take();
+        assert!(!outbox.push(&request(2)));
+        assert!(outbox.take().is_some());
+        assert!(outbox.take().is_none());
+        assert!(outbox.is_idle());
     }
 
     #[test]
-    fn a_reply_after_a_take_is_noticed_at_once() {
-        let mut outbox = Outbox::new(1024, MS);
-        let now = Instant::now();
-        outbox.put(&mut replies(1, 1, 20), now);
-        outbox.take(now);
-        let put = outbox.put(&mut replies(2, 1, 20), now);
-        assert_eq!(put, self::put(true, Notice::Now));
+    fn a_failure_reads_as_the_kernel_error_reply() {
+        let sent = Header::parse(&request(9)).unwrap();
+        let mut out = [0xffu8; 64];
+        let len = write_failure(&mut out, &sent, libc::EMSGSIZE).unwrap();
+
+        let frame = frames(&out[..len]).next().unwrap().unwrap();
+        assert_eq!(frame.header.kind, NLMSG_ERROR);
+        assert_eq!(frame.header.sequence, 9);
+        assert_eq!(frame.header.pid, 77);
+        let errno = i32::from_ne_bytes(frame.payload[..4].try_into().unwrap());
+        assert_eq!(errno, -libc::EMSGSIZE);
+        let echoed = Header::parse(&frame.payload[4..]).unwrap();
+        assert_eq!(echoed.kind, 18);
+        assert_eq!(echoed.sequence, 9);
     }
 
     #[test]
-    fn a_full_batch_is_followed_by_another_noticed_on_take() {
-        let mut outbox = Outbox::new(100, MS);
-        let now = Instant::now();
-        outbox.put(&mut replies(1, 4, 20), now);
-        let put = outbox.put(&mut replies(5, 2, 20), now);
-        assert_eq!(put, self::put(true, Notice::None));
-        outbox.put(&mut replies(7, 1, 20), now);
-        assert_eq!(outbox.len(), 2);
-
-        let (first, again) = outbox.take(now);
-        assert_eq!(sequences(first), [1, 2, 3, 4]);
-        assert!(again, "a batch still waits: notify again");
-        let (second, again) = outbox.take(now);
-        assert_eq!(sequences(second), [5, 6, 7]);
-        assert!(!again);
-    }
-
-    #[test]
-    fn a_burst_larger_than_the_limit_is_a_batch_of_its_own() {
-        let mut outbox = Outbox::new(50, MS);
-        let now = Instant::now();
-        outbox.put(&mut replies(1, 1, 20), now);
-        outbox.put(&mut replies(2, 4, 20), now);
-        assert_eq!(outbox.len(), 2);
-        let (_, again) = outbox.take(now);
-        assert!(again);
-        assert_eq!(sequences(outbox.take(now).0), [2, 3, 4, 5]);
-    }
-
-    #[test]
-    fn a_forgotten_notice_is_sent_again() {
-        let mut outbox = Outbox::new(1024, MS);
-        let now = Instant::now();
-        outbox.put(&mut events(1, 1), now);
-        outbox.forget_notice();
-        let put = outbox.put(&mut events(2, 1), now);
-        assert_eq!(put.notice, Notice::Now);
-        assert_eq!(sequences(outbox.take(now).0), [1, 2]);
-        let (batch, again) = outbox.take(now);
-        assert!(batch.is_none() && !again);
-    }
-
-    #[test]
-    fn a_lone_event_is_noticed_at_once() {
-        let mut outbox = Outbox::new(1024, MS);
-        let start = Instant::now();
-        assert_eq!(outbox.put(&mut events(1, 1), start).notice, Notice::Now);
-        outbox.take(start);
-
-        // A quiet interval later, the next goes out at once too.
-        let later = start + 2 * MS;
-        assert_eq!(outbox.put(&mut events(2, 1), later).notice, Notice::Now);
-    }
-
-    #[test]
-    fn events_within_the_interval_wait_for_its_end_together() {
-        let mut outbox = Outbox::new(1024, MS);
-        let start = Instant::now();
-        outbox.put(&mut events(1, 1), start);
-        outbox.take(start);
-
-        let soon = start + MS / 4;
-        let end = start + MS;
-        assert_eq!(outbox.put(&mut events(2, 2), soon).notice, Notice::At(end));
-        let later = start + MS / 2;
-        assert_eq!(outbox.put(&mut events(4, 1), later).notice, Notice::None);
-        assert!(!outbox.fire(later), "not before its time");
-        assert!(outbox.fire(end));
-        assert!(!outbox.fire(end), "once");
-
-        let (batch, again) = outbox.take(end);
-        assert_eq!(sequences(batch), [2, 3, 4]);
-        assert!(!again);
-    }
-
-    #[test]
-    fn a_reply_sends_the_notice_events_wait_for() {
-        let mut outbox = Outbox::new(1024, MS);
-        let start = Instant::now();
-        outbox.put(&mut events(1, 1), start);
-        outbox.take(start);
-        let soon = start + MS / 4;
-        outbox.put(&mut events(2, 1), soon);
-
-        let reply = outbox.put(&mut replies(3, 1, 20), soon);
-        assert_eq!(reply.notice, Notice::Now);
-        assert!(!outbox.fire(start + MS), "the notice went out already");
-        assert_eq!(sequences(outbox.take(soon).0), [2, 3]);
-    }
-
-    #[test]
-    fn a_slow_consumer_is_not_paced() {
-        let mut outbox = Outbox::new(1024, MS);
-        let start = Instant::now();
-        outbox.put(&mut events(1, 1), start);
-        // Taken long after its notice: the next event goes out at once.
-        let late = start + 3 * MS;
-        outbox.take(late);
-        let put = outbox.put(&mut events(2, 1), late + MS / 10);
-        assert_eq!(put.notice, Notice::Now);
-    }
-
-    #[test]
-    fn no_interval_never_paces() {
-        let mut outbox = Outbox::new(1024, Duration::ZERO);
-        let now = Instant::now();
-        for sequence in 1..4 {
-            let put = outbox.put(&mut events(sequence, 1), now);
-            assert_eq!(put.notice, Notice::Now);
-            outbox.take(now);
-        }
+    fn a_failure_needs_room() {
+        let sent = Header::parse(&request(1)).unwrap();
+        assert!(write_failure(&mut [0u8; 20], &sent, libc::EIO).is_none());
     }
 }

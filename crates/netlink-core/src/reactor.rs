@@ -33,11 +33,12 @@ use std::time::{Duration, Instant};
 
 use crate::batch::{Batch, BatchBuilder};
 use crate::error::{Result, SysError};
+use crate::handover::{Handover, Notice};
 use crate::message::{
     align, frames, Header, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_DUMP,
     NLM_F_MULTI,
 };
-use crate::outbox::{Notice, Outbox};
+use crate::outbox::{self, Outbox};
 use crate::socket::{Datagram, NlSocket};
 
 /// Bytes of datagrams one batch holds at most: what one burst may read,
@@ -113,7 +114,7 @@ struct Entry {
     /// reads: batches then reach the consumer in the order they were read.
     reader: Mutex<()>,
     sink: Box<dyn Sink>,
-    outbox: Mutex<Outbox>,
+    handover: Mutex<Handover>,
     options: Options,
     stats: Stats,
     /// Bytes of the batches in the outbox.
@@ -127,6 +128,11 @@ struct Entry {
     /// The socket may rest: its last rest left its buffer not crowded,
     /// or a stream started since.
     may_rest: AtomicBool,
+    /// The caller's thread stopped the I/O thread watching the socket, to
+    /// read replies itself, and has not called `watch` since.
+    unwatched: AtomicBool,
+    /// Datagrams the I/O thread is to send.
+    outbox: Mutex<Outbox>,
 }
 
 struct Reactor {
@@ -134,6 +140,8 @@ struct Reactor {
     wake: i32,
     entries: Mutex<HashMap<u64, Arc<Entry>>>,
     next_id: AtomicU64,
+    /// Registrations whose outbox the I/O thread is to send.
+    outgoing: Mutex<Vec<Arc<Entry>>>,
 }
 
 /// A socket served by the I/O thread. Sends and option calls go straight
@@ -159,7 +167,7 @@ pub fn register(
         socket: RwLock::new(Some(socket)),
         reader: Mutex::new(()),
         sink,
-        outbox: Mutex::new(Outbox::new(BATCH_BYTES, NOTICE_INTERVAL)),
+        handover: Mutex::new(Handover::new(BATCH_BYTES, NOTICE_INTERVAL)),
         options,
         stats: Stats::default(),
         unreleased: AtomicUsize::new(0),
@@ -167,6 +175,8 @@ pub fn register(
         resting: AtomicBool::new(false),
         sends: AtomicU64::new(0),
         may_rest: AtomicBool::new(true),
+        unwatched: AtomicBool::new(false),
+        outbox: Mutex::new(Outbox::default()),
     });
 
     reactor.entries.lock().unwrap().insert(id, entry.clone());
@@ -194,14 +204,44 @@ impl Registration {
         op(socket.as_ref().ok_or_else(SysError::closed)?)
     }
 
-    /// Sends `datagram` (one or more messages) to the kernel, ending the
-    /// socket's rest so that the reply is read as it comes.
+    /// Sends `datagram` from this thread, or, while requests queued with
+    /// `enqueue` are not all sent, queues it behind them: the kernel sees
+    /// requests in the order they were made. A queued send that fails is
+    /// answered by an error reply in the kernel's form, since there is no
+    /// caller left to tell. A send ends the socket's rest, so that the
+    /// reply is read as it comes.
     pub fn send(&self, datagram: &[u8]) -> Result<()> {
+        if !self.outbox().is_idle() {
+            return self.enqueue(datagram);
+        }
         self.with_socket(|socket| {
             socket.send(datagram)?;
             self.reactor.sent(&self.entry, socket);
             Ok(())
         })
+    }
+
+    /// Queues `datagram` for the I/O thread to send; the replies reach the
+    /// sink like any others. The kernel builds most replies inside
+    /// `sendmsg`, so this moves that work off the caller's thread: worth
+    /// it while other requests are in flight, not for a lone one.
+    pub fn enqueue(&self, datagram: &[u8]) -> Result<()> {
+        self.with_socket(|socket| {
+            // Replies to come may span more than what is read at once.
+            self.watch_socket(socket);
+            Ok(())
+        })?;
+        if self.outbox().push(datagram) {
+            let mut outgoing = lock(&self.reactor.outgoing);
+            outgoing.push(self.entry.clone());
+            drop(outgoing);
+            self.reactor.wake();
+        }
+        Ok(())
+    }
+
+    fn outbox(&self) -> std::sync::MutexGuard<'_, Outbox> {
+        lock(&self.entry.outbox)
     }
 
     /// Counters of what this registration saw.
@@ -226,8 +266,14 @@ impl Registration {
     /// keeps the I/O thread, woken by the reply, from taking it first.
     ///
     /// Reads nothing (`Ok(None)`) while the I/O thread is reading, or while
-    /// batches wait in the outbox: what is read here must come after
+    /// batches wait to be taken: what is read here must come after
     /// everything handed over before.
+    ///
+    /// When the whole reply was read, the I/O thread is left not watching
+    /// the socket until `watch` is called, so that a run of requests pays
+    /// for stopping and resuming the watch once, not each time. Call
+    /// `watch` soon after (when the caller's event loop turns): until
+    /// then, what else arrives waits in the kernel's buffer.
     pub fn send_then_read(
         &self,
         datagram: &[u8],
@@ -248,10 +294,16 @@ impl Registration {
         max_datagrams: usize,
     ) -> Result<bool> {
         let entry = &self.entry;
+        if !self.outbox().is_idle() {
+            self.enqueue(datagram)?;
+            return Ok(false);
+        }
         let reading = entry.reader.try_lock().ok();
         self.with_socket(|socket| {
             let idle = entry.unreleased.load(Ordering::Acquire) == 0;
             if reading.is_none() || !idle {
+                // The I/O thread reads this reply: let it see it.
+                self.watch_socket(socket);
                 socket.send(datagram)?;
                 self.reactor.sent(entry, socket);
                 return Ok(false);
@@ -260,18 +312,43 @@ impl Registration {
             // Unwatched while this thread reads, the reply wakes nobody
             // else.
             let epoll = self.reactor.epoll;
-            arm(epoll, socket.fd(), entry.id, false);
+            if !entry.unwatched.swap(true, Ordering::AcqRel) {
+                arm(epoll, socket.fd(), entry.id, false);
+            }
             let sent = socket.send(datagram);
+            let mut ended = false;
             if sent.is_ok() {
                 builder.set_raw(entry.options.raw);
                 let awaited = Awaited::of(datagram);
-                read_burst(socket, entry, builder, max_datagrams, awaited);
+                ended =
+                    read_burst(socket, entry, builder, max_datagrams, awaited);
             }
-            arm(epoll, socket.fd(), entry.id, true);
 
+            // The rest of the reply is the I/O thread's to read.
+            if !ended {
+                self.watch_socket(socket);
+            }
             sent?;
             Ok(!builder.is_empty())
         })
+    }
+
+    /// Lets the I/O thread watch the socket again after `send_then_read`
+    /// read a whole reply; does nothing when it already does.
+    pub fn watch(&self) {
+        let _ = self.with_socket(|socket| {
+            self.watch_socket(socket);
+            Ok(())
+        });
+    }
+
+    fn watch_socket(&self, socket: &NlSocket) {
+        let entry = &self.entry;
+        if entry.unwatched.swap(false, Ordering::SeqCst)
+            && !entry.paused.load(Ordering::SeqCst)
+        {
+            arm(self.reactor.epoll, socket.fd(), entry.id, true);
+        }
     }
 
     /// A handle for `take` that can live apart from the registration (in
@@ -317,7 +394,7 @@ impl Taker {
 }
 
 fn take(entry: &Entry, reactor: &Reactor) -> Option<Batch> {
-    let (parts, more) = entry.outbox().take(Instant::now());
+    let (parts, more) = entry.handover().take(Instant::now());
     if more {
         // A consumer that is gone is the I/O thread's to find out, at
         // its next notice.
@@ -335,8 +412,8 @@ fn take(entry: &Entry, reactor: &Reactor) -> Option<Batch> {
 }
 
 impl Entry {
-    fn outbox(&self) -> MutexGuard<'_, Outbox> {
-        self.outbox.lock().unwrap_or_else(|e| e.into_inner())
+    fn handover(&self) -> MutexGuard<'_, Handover> {
+        lock(&self.handover)
     }
 
     /// Moves what `builder` recorded into the outbox: onto the batch that
@@ -344,7 +421,7 @@ impl Entry {
     /// the sink, unless a notice is out already or due later.
     fn hand_over(&self, builder: &mut BatchBuilder) -> Handed {
         self.unreleased.fetch_add(builder.bytes(), Ordering::AcqRel);
-        let put = self.outbox().put(builder, Instant::now());
+        let put = self.handover().put(builder, Instant::now());
         if put.new_batch {
             self.stats.batches.fetch_add(1, Ordering::Relaxed);
         }
@@ -365,7 +442,7 @@ impl Entry {
     /// Sends the notice that was due by `now`, if still owed. False when
     /// the consumer is gone.
     fn fire(&self, now: Instant) -> bool {
-        let owed = self.outbox().fire(now);
+        let owed = self.handover().fire(now);
         !owed || self.sink.notify()
     }
 }
@@ -418,6 +495,7 @@ fn close(entry: &Entry, reactor: &Reactor) {
 
     // The thread may be reading this socket: the write lock waits for it.
     let mut socket = entry.socket.write().unwrap_or_else(|e| e.into_inner());
+    lock(&entry.outbox).clear();
     if let Some(open) = socket.take() {
         let _ = epoll_ctl(reactor.epoll, libc::EPOLL_CTL_DEL, open.fd(), 0);
         drop(open);
@@ -461,6 +539,7 @@ fn run(reactor: Result<&'static Reactor>) {
             if token == WAKE_TOKEN {
                 reactor.drain_wake();
                 reactor.resume_paused();
+                reactor.send_outgoing(&mut builder, &mut due);
                 continue;
             }
             let entries = reactor.entries.lock();
@@ -492,6 +571,7 @@ impl Reactor {
             wake,
             entries: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(WAKE_TOKEN + 1),
+            outgoing: Mutex::new(Vec::new()),
         })
     }
 
@@ -512,9 +592,97 @@ impl Reactor {
             let below =
                 entry.unreleased.load(Ordering::Acquire) <= RESUME_BYTES;
             if entry.paused.load(Ordering::Acquire) && below {
-                entry.paused.store(false, Ordering::Release);
-                self.arm(&entry, true);
+                // `watch_socket` arms it when the caller's thread has it.
+                entry.paused.store(false, Ordering::SeqCst);
+                if !entry.unwatched.load(Ordering::SeqCst) {
+                    self.arm(&entry, true);
+                }
+                // Sends held back by the pause can go now.
+                if !lock(&entry.outbox).is_idle() {
+                    lock(&self.outgoing).push(entry.clone());
+                }
             }
+        }
+    }
+
+    /// Sends what the registrations queued, then reads and hands over the
+    /// replies the kernel made meanwhile. A paused registration keeps its
+    /// queue until it resumes: its replies could not be read.
+    fn send_outgoing(&self, builder: &mut BatchBuilder, due: &mut Due) {
+        let outgoing = std::mem::take(&mut *lock(&self.outgoing));
+        for entry in outgoing {
+            if entry.paused.load(Ordering::Acquire) {
+                continue;
+            }
+            let sent = panic::catch_unwind(AssertUnwindSafe(|| {
+                self.send_queued(&entry, builder, due);
+            }));
+            if sent.is_err() {
+                lock(&entry.outbox).clear();
+                self.serve_or_recover(&entry, builder, due);
+            }
+        }
+    }
+
+    /// Sends `entry`'s outbox until it stays empty, reading and handing
+    /// over the replies after each datagram, so that JavaScript routes
+    /// the first replies while the kernel answers the next requests. A
+    /// pause stops it; `resume_paused` brings the registration back.
+    fn send_queued(
+        &self,
+        entry: &Arc<Entry>,
+        builder: &mut BatchBuilder,
+        due: &mut Due,
+    ) {
+        while !entry.paused.load(Ordering::Acquire) {
+            let taken = lock(&entry.outbox).take();
+            let Some(queued) = taken else { return };
+            for datagram in queued.datagrams() {
+                let sent = {
+                    let socket = entry.socket.read();
+                    let socket = socket.unwrap_or_else(|e| e.into_inner());
+                    let Some(socket) = socket.as_ref() else {
+                        lock(&entry.outbox).clear();
+                        return;
+                    };
+                    socket.send(datagram)
+                };
+                if let Err(err) = sent {
+                    let failed = outbox::request_headers(datagram);
+                    let errno = err.errno;
+                    self.report_failures(entry, builder, &failed, errno, due);
+                }
+                self.serve(entry, builder, due);
+            }
+        }
+    }
+
+    /// Records an error reply for each request whose send failed, handing
+    /// over a full batch first where there is no room left.
+    fn report_failures(
+        &self,
+        entry: &Arc<Entry>,
+        builder: &mut BatchBuilder,
+        failed: &[Header],
+        errno: i32,
+        due: &mut Due,
+    ) {
+        let _reading = entry.reader.lock().unwrap_or_else(|e| e.into_inner());
+        builder.set_raw(entry.options.raw);
+        for request in failed {
+            if builder.spare_len() < align(outbox::FAILURE_LEN) {
+                let sends = entry.sends.load(Ordering::SeqCst);
+                self.hand_over(entry, builder, due, sends);
+            }
+            let Some(length) =
+                outbox::write_failure(builder.spare(), request, errno)
+            else {
+                continue;
+            };
+            builder.push_datagram(&Datagram {
+                length,
+                ..Datagram::default()
+            });
         }
     }
 
@@ -545,7 +713,7 @@ impl Reactor {
     fn sent(&self, entry: &Entry, socket: &NlSocket) {
         entry.sends.fetch_add(1, Ordering::SeqCst);
         let resting = entry.resting.swap(false, Ordering::SeqCst);
-        if resting && !entry.paused.load(Ordering::Acquire) {
+        if resting && may_watch(entry) {
             arm(self.epoll, socket.fd(), entry.id, true);
         }
     }
@@ -553,7 +721,7 @@ impl Reactor {
     /// Ends a rest early, from the I/O thread.
     fn end_rest(&self, entry: &Entry) {
         let resting = entry.resting.swap(false, Ordering::SeqCst);
-        if resting && !entry.paused.load(Ordering::Acquire) {
+        if resting && may_watch(entry) {
             self.arm(entry, true);
         }
     }
@@ -573,7 +741,7 @@ impl Reactor {
         entry.may_rest.store(!crowded, Ordering::Relaxed);
 
         self.serve_or_recover(entry, builder, due);
-        if !entry.paused.load(Ordering::Acquire) {
+        if may_watch(entry) {
             self.arm(entry, true);
         }
     }
@@ -615,7 +783,7 @@ impl Reactor {
         entry.stats.overruns.fetch_add(1, Ordering::Relaxed);
         // The panic may have cut a notice short: send one more. A notice
         // too many finds nothing to take, which is harmless.
-        entry.outbox().forget_notice();
+        entry.handover().forget_notice();
         let mut lost = BatchBuilder::new(0, false);
         lost.push_overrun();
         // An overrun is noticed at once.
@@ -654,6 +822,19 @@ impl Reactor {
             };
             read_burst(socket, entry, builder, usize::MAX, None);
         }
+        self.hand_over(entry, builder, due, sends);
+    }
+
+    /// Hands what `builder` recorded to `entry`, if anything, adding the
+    /// notice to `due` when it waits and resting the socket meanwhile;
+    /// `sends` is `Entry::sends` from before the socket was last read.
+    fn hand_over(
+        &self,
+        entry: &Arc<Entry>,
+        builder: &mut BatchBuilder,
+        due: &mut Due,
+        sends: u64,
+    ) {
         if builder.is_empty() {
             return;
         }
@@ -668,17 +849,28 @@ impl Reactor {
     }
 }
 
+/// Whether the I/O thread may watch `entry`'s socket: not while reading
+/// it is paused, nor while the caller's thread keeps it (`watch`).
+fn may_watch(entry: &Entry) -> bool {
+    !entry.paused.load(Ordering::SeqCst)
+        && !entry.unwatched.load(Ordering::SeqCst)
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Reads until the socket is drained, the builder is full, or
 /// `max_datagrams` were read; with `awaited`, also right after the
 /// datagram that ends that reply, sparing the receive that would only
-/// find the socket empty.
+/// find the socket empty. True when that datagram was read.
 fn read_burst(
     socket: &NlSocket,
     entry: &Entry,
     builder: &mut BatchBuilder,
     max_datagrams: usize,
     awaited: Option<Awaited>,
-) {
+) -> bool {
     let mut read = 0;
     while builder.spare_len() >= MIN_RECEIVE_SPACE && read < max_datagrams {
         read += 1;
@@ -697,7 +889,7 @@ fn read_burst(
                 });
                 builder.push_datagram(&datagram);
                 if ended {
-                    return;
+                    return true;
                 }
             }
             Err(err) => match err.raw_os_error() {
@@ -708,10 +900,11 @@ fn read_burst(
                 Some(libc::EINTR) => {}
                 // EAGAIN: drained. Anything else ends the burst too; the
                 // socket stays registered and is polled again.
-                _ => return,
+                _ => return false,
             },
         }
     }
+    false
 }
 
 /// The reply a single request waits for, read from the request itself:

@@ -143,10 +143,22 @@ impl NativeConn {
         self.pid
     }
 
-    /// Sends one datagram (one or more messages) to the kernel.
+    /// Sends one datagram (one or more messages) to the kernel. While
+    /// datagrams given to `enqueue` are still unsent, it is queued behind
+    /// them instead, and a failure comes back as an error reply.
     #[napi(catch_unwind)]
     pub fn send(&self, datagram: Buffer) -> napi::Result<()> {
         self.registration.send(&datagram).map_err(to_napi)
+    }
+
+    /// Queues one datagram for the I/O thread to send, behind any queued
+    /// before; its replies arrive through the batch callback. A send that
+    /// fails is answered by an error reply with the errno, as the kernel
+    /// would answer a request it refused. For requests made while others
+    /// are in flight.
+    #[napi(catch_unwind)]
+    pub fn enqueue(&self, datagram: Buffer) -> napi::Result<()> {
+        self.registration.enqueue(&datagram).map_err(to_napi)
     }
 
     /// Sends like `send`, then returns what already arrived if it can be
@@ -166,6 +178,15 @@ impl NativeConn {
                 .map_err(to_napi)?;
             Ok(batch.map(batch::to_object_or_overrun))
         })
+    }
+
+    /// Lets the I/O thread watch the socket again after a `sendThenRead`
+    /// or `sendThenReadInto` that read a whole reply left it to this
+    /// thread. Call it when the event loop turns; cheap when there is
+    /// nothing to do.
+    #[napi]
+    pub fn watch(&self) {
+        self.registration.watch();
     }
 
     /// Joins a multicast group.

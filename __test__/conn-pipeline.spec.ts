@@ -1,0 +1,105 @@
+/**
+ * Requests made while others are in flight: the I/O thread sends them,
+ * in the order they were made, and dumps take their turn.
+ */
+import type { ReceivedMessage } from '../index'
+import { dialIn } from './helpers/conn'
+import { ipBatch, kernelTest, uniqueName } from './helpers/netns'
+import {
+  RTM_GETLINK,
+  getLink,
+  getLinkDump,
+  ifinfomsg,
+  linkNames,
+  newLink,
+  parseLink,
+} from './helpers/rtnl'
+
+kernelTest(
+  'dumps started together on one Conn each return every link',
+  async (t, ns) => {
+    const lines = Array.from(
+      { length: 200 },
+      (_, i) => `link add p${i}a type veth peer name p${i}b`,
+    )
+    ipBatch(ns, lines)
+    const conn = dialIn(t, ns)
+
+    // One socket runs one dump at a time; the kernel answers a second
+    // with EBUSY unless it waits.
+    const dumps = await Promise.all(
+      Array.from({ length: 4 }, () => conn.execute(getLinkDump())),
+    )
+
+    for (const messages of dumps) {
+      t.is(new Set(linkNames(messages)).size, 401)
+    }
+  },
+)
+
+kernelTest(
+  'a dump whose execute is aborted while it waits is never sent',
+  async (t, ns) => {
+    const conn = dialIn(t, ns)
+    const aborter = new AbortController()
+
+    const first = conn.execute(getLinkDump())
+    const second = conn.execute(getLinkDump(), { signal: aborter.signal })
+    aborter.abort()
+    const third = conn.execute(getLinkDump())
+
+    const reason = await second.then(
+      () => undefined,
+      (err: unknown) => err,
+    )
+    t.is((reason as Error | undefined)?.name, 'AbortError')
+    t.deepEqual(linkNames(await first), ['lo'])
+    t.deepEqual(linkNames(await third), ['lo'])
+    t.is(conn.stats().lateReplies, 0)
+  },
+)
+
+kernelTest(
+  'a queued request too large to send fails alone with EMSGSIZE',
+  async (t, ns) => {
+    const conn = dialIn(t, ns)
+    const huge = {
+      header: { type: RTM_GETLINK },
+      data: Buffer.concat([ifinfomsg({ index: 1 }), Buffer.alloc(512 << 10)]),
+    }
+
+    const [before, large, after] = await Promise.allSettled([
+      conn.execute(getLink(1)),
+      conn.execute(huge),
+      conn.execute(getLink(1)),
+    ])
+
+    t.is(before.status, 'fulfilled')
+    t.is(after.status, 'fulfilled')
+    t.is(large.status, 'rejected')
+    if (large.status === 'rejected') t.is(large.reason.code, 'EMSGSIZE')
+  },
+)
+
+kernelTest(
+  'a send made while requests are queued reaches the kernel after them',
+  async (t, ns) => {
+    const conn = dialIn(t, ns)
+    const name = uniqueName('nlt')
+
+    // The second execute is queued for the I/O thread behind the first;
+    // the dump sent after it must see the bridge it creates.
+    const lone = conn.execute(getLink(1))
+    const created = conn.execute(newLink(name, 'bridge'))
+    const sent = await conn.send(getLinkDump())
+    await Promise.all([lone, created])
+
+    const names: string[] = []
+    for await (const m of conn.receive()) {
+      if (m.header.sequence !== sent.header.sequence) continue
+      if (m.header.type !== RTM_GETLINK - 2) break
+      names.push(parseLink(m as ReceivedMessage).name ?? '')
+    }
+    t.true(names.includes(name), `dump saw ${names.join(', ')}`)
+  },
+)
