@@ -59,6 +59,45 @@ test('attributes holds exactly the attributes no field takes', (t) => {
   t.is(link.mtu, 1500)
 })
 
+test('every attribute type is either a field or kept raw, never both', (t) => {
+  const header = Buffer.alloc(16)
+  const fields = (l: Link) =>
+    JSON.stringify({ ...l, attributes: undefined }, (_, v) =>
+      typeof v === 'bigint' ? `${v}n` : v,
+    )
+  const none = fields(decodeLink(messageOf(header)))
+  const nest = (type: number) =>
+    new AttributeEncoder().string(type, 'x').encode()
+  // Values for every reader: a string, a u32, an address, a u8, a nest
+  // of a kind, a nest of an alternative name.
+  const values = [Buffer.from('abc\0'), Buffer.from([1]), nest(1), nest(53)]
+
+  for (let type = 0; type < 64; type++) {
+    const shown = values
+      .map((v) => new AttributeEncoder().bytes(type, v).encode())
+      .map((attrs) => decodes(Buffer.concat([header, attrs])))
+      .filter((l) => l !== undefined)
+      .map((l) => ({ field: fields(l) !== none, raw: l.attributes.length }))
+
+    t.true(
+      shown.some(({ field, raw }) => field || raw === 1),
+      `type ${type} shows`,
+    )
+    t.true(
+      shown.every(({ field, raw }) => (field ? raw === 0 : raw <= 1)),
+      `type ${type} is not both`,
+    )
+  }
+})
+
+function decodes(data: Buffer): Link | undefined {
+  try {
+    return decodeLink(messageOf(data))
+  } catch {
+    return undefined
+  }
+}
+
 test('a link serializes the same before and after its attributes are read', (t) => {
   const json = JSON.stringify(decoded(), (_, v) =>
     typeof v === 'bigint' ? `${v}n` : v,
