@@ -98,7 +98,7 @@ function decodes(data: Buffer): Link | undefined {
   }
 }
 
-test('a link serializes the same before and after its attributes are read', (t) => {
+test('a link serializes the same before and after attributes is read', (t) => {
   const json = JSON.stringify(decoded(), (_, v) =>
     typeof v === 'bigint' ? `${v}n` : v,
   )
