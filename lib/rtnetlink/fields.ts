@@ -41,7 +41,7 @@ export function decodeFields(
   const raw: RawAttribute[] = []
 
   while (d.next()) {
-    const spec = specs.find((s) => s.type === d.type)
+    const spec = specOf(specs, d.type)
     if (spec === undefined) {
       raw.push(rawAttribute(d))
       continue
@@ -50,6 +50,17 @@ export function decodeFields(
   }
   if (raw.length > 0) out.attributes = raw
   return out
+}
+
+/** The first spec of attribute `type`, without a closure per attribute. */
+function specOf(
+  specs: readonly FieldSpec[],
+  type: number,
+): FieldSpec | undefined {
+  for (let i = 0; i < specs.length; i++) {
+    if (specs[i].type === type) return specs[i]
+  }
+  return undefined
 }
 
 function readField(d: AttributeDecoder, spec: FieldSpec): unknown {

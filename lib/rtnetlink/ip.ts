@@ -102,12 +102,45 @@ function formatIPv6(b: Uint8Array): string {
   return `${head}::${rest}`
 }
 
+/** Each byte value as two lowercase hex digits. */
+const HEX = Array.from({ length: 256 }, (_, i) =>
+  i.toString(16).padStart(2, '0'),
+)
+
+/** The character codes of each byte value's first and second hex digit. */
+const HIGH = Uint8Array.from(HEX, (h) => h.charCodeAt(0))
+const LOW = Uint8Array.from(HEX, (h) => h.charCodeAt(1))
+
+/** `:` */
+const COLON = 0x3a
+
 /** Formats link-layer address bytes as `aa:bb:cc:dd:ee:ff`. */
 export function formatMAC(b: Uint8Array): string {
+  return formatMACAt(b, 0, b.length)
+}
+
+/** Formats the address bytes of `b` from `start` to `end` as `formatMAC`. */
+export function formatMACAt(b: Uint8Array, start: number, end: number): string {
+  // Ethernet's six bytes make one flat string at once, where joining two
+  // digits at a time made ten strings, and a chain the collector walks.
+  if (end - start === 6) {
+    const b0 = b[start]
+    const b1 = b[start + 1]
+    const b2 = b[start + 2]
+    const b3 = b[start + 3]
+    const b4 = b[start + 4]
+    const b5 = b[start + 5]
+    // prettier-ignore
+    return String.fromCharCode(
+      HIGH[b0], LOW[b0], COLON, HIGH[b1], LOW[b1], COLON,
+      HIGH[b2], LOW[b2], COLON, HIGH[b3], LOW[b3], COLON,
+      HIGH[b4], LOW[b4], COLON, HIGH[b5], LOW[b5],
+    )
+  }
   let s = ''
-  for (let i = 0; i < b.length; i++) {
-    if (i > 0) s += ':'
-    s += b[i].toString(16).padStart(2, '0')
+  for (let i = start; i < end; i++) {
+    if (i > start) s += ':'
+    s += HEX[b[i]]
   }
   return s
 }

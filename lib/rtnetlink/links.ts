@@ -26,7 +26,7 @@ import {
   IFLA_NET_NS_FD,
   IFLA_TXQLEN,
   VETH_INFO_PEER,
-  decodeLink,
+  decodeReceivedLink,
   type Link,
 } from './link'
 import { encodeInfo, hasInfoFields } from './link-info'
@@ -127,14 +127,15 @@ export class Links extends Collection {
     }
     const replies = await dump(this.conn, RTM_GETLINK, body(0, 0, 0, attrs))
 
-    return replies
-      .filter((m) => m.header.type === RTM_NEWLINK)
-      .map(decodeLink)
-      .filter(
-        (l) =>
-          (kind === undefined || l.kind === kind) &&
-          (master < 0 || (l.master ?? 0) === master),
-      )
+    const links: Link[] = []
+    for (const m of replies) {
+      if (m.header.type !== RTM_NEWLINK) continue
+      const l = decodeReceivedLink(m)
+      if (kind !== undefined && l.kind !== kind) continue
+      if (master >= 0 && (l.master ?? 0) !== master) continue
+      links.push(l)
+    }
+    return links
   }
 
   /** Gets one link by index or name; rejects with `ENODEV` if none. */
@@ -143,7 +144,7 @@ export class Links extends Collection {
     const index = refIndex('link', ref, attrs)
     const reply = await getOne(this.conn, RTM_GETLINK, body(index, 0, 0, attrs))
     if (reply === undefined) throw new Error('the kernel sent no link')
-    return decodeLink(reply)
+    return decodeReceivedLink(reply)
   }
 
   /**

@@ -9,7 +9,7 @@ import type { Message } from '../message'
 import * as check from '../validate'
 import { Addresses, decodeAddress, type Address } from './address'
 import * as rtm from './constants'
-import { decodeLink, type Link } from './link'
+import { decodeReceivedLink, type Link } from './link'
 import { Links } from './links'
 import {
   Neighbours,
@@ -81,7 +81,7 @@ const KINDS: Record<MonitorKind, KindSpec> = {
     newType: rtm.RTM_NEWLINK,
     delType: rtm.RTM_DELLINK,
     list: (conn) => new Links(conn).list(),
-    decode: decodeLink,
+    decode: decodeReceivedLink,
     key: (o) => String((o as Link).index),
   },
   address: {
