@@ -167,6 +167,11 @@ const MAX_DISCARDING = 4096
 const SLICE_MS = 2
 /** A pause between batches that shows the event loop turned. */
 const SLICE_GAP_MS = 0.25
+/**
+ * Records routed between two looks at the clock: a batch can hold
+ * thousands of messages, and a slice must end within one.
+ */
+const SLICE_RECORDS = 64 * RECORD_LEN
 const ERRNO = constants.errno
 
 /**
@@ -820,27 +825,26 @@ export class Conn {
 
   /**
    * Takes a batch from the I/O thread. Batches queued while JavaScript was
-   * busy arrive back to back in one callback; after `SLICE_MS` of routing
-   * the rest waits for the next turn of the event loop, so that timers
-   * and I/O are not held up for a whole dump.
+   * busy arrive back to back in one callback, and one batch may hold what
+   * arrived over a while; after `SLICE_MS` of routing the rest waits for
+   * the next turn of the event loop, so that timers and I/O are not held
+   * up for a whole dump or burst.
    */
   #receiveBatch(data: Buffer, records: Uint32Array, acks: ExtAckJs[]): void {
     if (this.#closed) return
     const now = performance.now()
     lastTurn = now
+    let rest = records
     if (this.#inbox.length === 0) {
       // A gap since the last batch means the loop turned in between.
       if (now - this.#routedAt > SLICE_GAP_MS) this.#sliceStart = now
-      if (now - this.#sliceStart < SLICE_MS) {
-        this.#onBatch(data, records, acks)
-        this.#routedAt = performance.now()
-        return
-      }
+      rest = this.#routeSlice(data, records, acks)
+      if (rest.length === 0 || this.#closed) return
     }
     // Batches read at once came before this one.
     const early = this.#early
     this.#early = []
-    this.#inbox.push(...early, { data, records, extAcks: acks })
+    this.#inbox.push(...early, { data, records: rest, extAcks: acks })
     if (this.#inbox.length === 1 + early.length) {
       setImmediate(() => this.#drainInbox())
     }
@@ -852,14 +856,39 @@ export class Conn {
     lastTurn = this.#sliceStart
     let next = 0
     while (next < this.#inbox.length && !this.#closed) {
-      const b = this.#inbox[next++]
-      this.#onBatch(b.data, b.records, b.extAcks)
-      this.#routedAt = performance.now()
-      if (this.#routedAt - this.#sliceStart >= SLICE_MS) break
+      const b = this.#inbox[next]
+      const rest = this.#routeSlice(b.data, b.records, b.extAcks)
+      if (rest.length > 0) {
+        this.#inbox[next] = { ...b, records: rest }
+        break
+      }
+      next++
     }
     this.#inbox.splice(0, next)
     if (this.#closed) this.#inbox = []
     if (this.#inbox.length > 0) setImmediate(() => this.#drainInbox())
+  }
+
+  /**
+   * Routes the records of a batch, `SLICE_RECORDS` at a time, while the
+   * slice has time left; returns those left unrouted (none: all were).
+   */
+  #routeSlice(
+    data: Buffer,
+    records: Uint32Array,
+    acks: ExtAckJs[],
+  ): Uint32Array {
+    let at = 0
+    while (at < records.length && !this.#closed) {
+      if (performance.now() - this.#sliceStart >= SLICE_MS) break
+      const end = Math.min(records.length, at + SLICE_RECORDS)
+      const part =
+        at === 0 && end === records.length ? records : records.subarray(at, end)
+      this.#onBatch(data, part, acks)
+      this.#routedAt = performance.now()
+      at = end
+    }
+    return at === 0 ? records : records.subarray(at)
   }
 
   #onBatch(data: Buffer, records: Uint32Array, acks: ExtAckJs[]): void {

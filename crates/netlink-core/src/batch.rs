@@ -87,6 +87,38 @@ impl Batch {
     pub fn bytes(&self) -> usize {
         self.data.len() + self.records.len() * 4
     }
+
+    /// One batch of `parts`, in order, in memory sized to fit: records
+    /// point into its `data` and its `ext_acks`. One part is returned as
+    /// it is; none makes an empty batch.
+    pub fn concat(mut parts: Vec<Batch>) -> Batch {
+        if parts.len() <= 1 {
+            return parts.pop().unwrap_or_default();
+        }
+        let data = parts.iter().map(|part| part.data.len()).sum();
+        let fields = parts.iter().map(|part| part.records.len()).sum();
+        let mut out = Batch {
+            data: Vec::with_capacity(data),
+            records: Vec::with_capacity(fields),
+            ext_acks: Vec::new(),
+        };
+
+        for part in parts {
+            let base = out.data.len() as u32;
+            let acks = out.ext_acks.len() as u32;
+            out.data.extend_from_slice(&part.data);
+            let first = out.records.len();
+            out.records.extend_from_slice(&part.records);
+            for record in out.records[first..].chunks_exact_mut(RECORD_LEN) {
+                record[field::OFFSET] += base;
+                if record[field::EXT_ACK] != 0 {
+                    record[field::EXT_ACK] += acks;
+                }
+            }
+            out.ext_acks.extend(part.ext_acks);
+        }
+        out
+    }
 }
 
 /// Builds batches: the reader receives straight into `spare()`, then says
@@ -188,6 +220,30 @@ impl BatchBuilder {
         self.used = 0;
         self.out.records.clear();
         Some(written)
+    }
+
+    /// Bytes the batch `take` would make holds, for accounting: as
+    /// `Batch::bytes`.
+    pub fn bytes(&self) -> usize {
+        self.used + self.out.records.len() * 4
+    }
+
+    /// Whether every record since the last `take` is a message or a
+    /// datagram sent to a multicast group: nothing a request waits for.
+    /// False when there is none.
+    pub fn is_multicast(&self) -> bool {
+        let mut records = self.out.records.chunks_exact(RECORD_LEN);
+        !self.out.records.is_empty()
+            && records.all(|record| {
+                let what = record[field::KIND] & !kind::HAS_NSID;
+                let message = what == kind::MESSAGE || what == kind::DATAGRAM;
+                message && record[field::GROUP] != 0
+            })
+    }
+
+    /// Bytes of datagrams recorded since the last `take`.
+    pub fn data_len(&self) -> usize {
+        self.used
     }
 
     /// Hands over everything recorded as a batch and starts afresh.
@@ -526,6 +582,66 @@ mod tests {
         let (mut data, mut records) = ([0u8; 4096], [0u32; 64]);
         assert_eq!(builder.take_into(&mut data, &mut records), None);
         assert_eq!(builder.take().ext_acks.len(), 1);
+    }
+
+    #[test]
+    fn concat_shifts_offsets_and_acks_of_later_parts() {
+        let mut builder = BatchBuilder::new(4096, false);
+        let first = message(16, 0, 1, &[1; 4]);
+        receive(&mut builder, &first, Datagram::default());
+        let payload = [
+            (-libc::EINVAL).to_ne_bytes().to_vec(),
+            message(16, 0x1, 3, &[0; 4]),
+            attribute(1, b"one\0"),
+        ]
+        .concat();
+        let error = message(NLMSG_ERROR, NLM_F_ACK_TLVS, 3, &payload);
+        receive(&mut builder, &error, Datagram::default());
+        let one = builder.take();
+
+        let payload = [
+            (-libc::EPERM).to_ne_bytes().to_vec(),
+            message(16, 0x1, 4, &[0; 4]),
+            attribute(1, b"two\0"),
+        ]
+        .concat();
+        let second = message(NLMSG_ERROR, NLM_F_ACK_TLVS, 4, &payload);
+        receive(&mut builder, &second, Datagram::default());
+        let two = builder.take();
+        let bytes = one.bytes() + two.bytes();
+        let batch = Batch::concat(vec![one, Batch::default(), two]);
+
+        assert_eq!(batch.bytes(), bytes);
+        assert_eq!(batch.data.capacity(), batch.data.len());
+        assert_eq!(batch.len(), 3);
+        let last = batch.record(2);
+        let at = last[field::OFFSET] as usize;
+        assert_eq!(at, first.len() + error.len());
+        assert_eq!(&batch.data[at..], &second[..]);
+        assert_eq!(last[field::EXT_ACK], 2);
+        let message = batch.ext_acks[1].message.as_deref();
+        assert_eq!(message, Some("two"));
+    }
+
+    #[test]
+    fn only_messages_to_a_group_are_multicast() {
+        let mut builder = BatchBuilder::new(4096, false);
+        assert!(!builder.is_multicast(), "nothing is not multicast");
+        let event = message(24, 0, 0, &[]);
+        let multicast = Datagram {
+            group: 11,
+            nsid: Some(3),
+            ..Datagram::default()
+        };
+        receive(&mut builder, &event, multicast);
+        assert!(builder.is_multicast());
+
+        receive(&mut builder, &event, Datagram::default());
+        assert!(!builder.is_multicast(), "a unicast message among them");
+        builder.take();
+        receive(&mut builder, &event, multicast);
+        builder.push_overrun();
+        assert!(!builder.is_multicast(), "an overrun among them");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 pub mod ack;
 pub mod batch;
 pub mod error;
+pub mod handover;
 pub mod message;
 pub mod netns;
 pub mod options;

@@ -1,6 +1,23 @@
 //! The I/O thread: one per process, serving every open socket through
 //! epoll. It drains whatever is readable into a batch and hands the batch
-//! to the socket's sink in one call; it never blocks on a consumer.
+//! over; it never blocks on a consumer.
+//!
+//! Handing over is coalesced (see `outbox`): a batch waits in the
+//! registration's outbox until the consumer takes it, and what is read
+//! meanwhile joins it, up to `BATCH_BYTES`. A lone message is noticed at
+//! once; a stream of multicast messages at most once a
+//! `NOTICE_INTERVAL`, whose timer this thread keeps. Reading never waits
+//! for the consumer.
+//!
+//! While a stream's notice waits for its time, the socket rests: this
+//! thread stops watching it, and reads what queued up when the notice is
+//! due, right before sending it. The consumer gets the same messages at
+//! the same time, and this thread wakes once an interval instead of once
+//! a datagram or two. A send on the socket ends its rest at once, or
+//! keeps it from starting, so a request's reply is not held up; and a
+//! socket whose kernel buffer was more than `CROWDED` full after a rest
+//! does not rest again until its stream pauses, so a stream faster than
+//! the buffer can hold for an interval is read as it comes.
 //!
 //! Memory stays bounded when a consumer falls behind: each registration
 //! counts the bytes handed over and not yet released, and above
@@ -11,10 +28,12 @@
 use std::collections::HashMap;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock, RwLockReadGuard};
+use std::time::{Duration, Instant};
 
 use crate::batch::{Batch, BatchBuilder};
 use crate::error::{Result, SysError};
+use crate::handover::{Handover, Notice};
 use crate::message::{
     align, frames, Header, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_DUMP,
     NLM_F_MULTI,
@@ -22,11 +41,24 @@ use crate::message::{
 use crate::outbox::{self, Outbox};
 use crate::socket::{Datagram, NlSocket};
 
-/// Bytes one burst may read before its batch is handed over. A few dump
+/// Bytes of datagrams one batch holds at most: what one burst may read,
+/// and what bursts read while a batch waits may add to it. A few dump
 /// chunks: enough to make crossings rare, few enough messages that
 /// JavaScript routes a batch in about a millisecond and the event loop
 /// can turn between batches.
 pub const BATCH_BYTES: usize = 256 << 10;
+
+/// Least time between two notices of a stream of multicast messages: the
+/// consumer's thread then wakes about once an interval for a stream,
+/// instead of once a message or two, at the price of that much delay for
+/// messages that follow another closely. The first of a stream, replies
+/// and acknowledgements are noticed at once.
+pub const NOTICE_INTERVAL: Duration = Duration::from_millis(1);
+
+/// The share of its receive buffer a socket may fill while it rests: one
+/// filled more than this in one interval is read as data comes for the
+/// rest of its stream.
+pub const CROWDED: f64 = 0.25;
 
 /// Free bytes a receive needs: the kernel sizes dump chunks to the reader's
 /// buffer (up to 32 KiB), and larger datagrams must not be truncated.
@@ -40,11 +72,14 @@ pub const RESUME_BYTES: usize = 8 << 20;
 
 const WAKE_TOKEN: u64 = 0;
 
-/// Where a registration's batches go.
+/// Tells a registration's consumer that batches wait in its outbox.
 pub trait Sink: Send + Sync {
-    /// Takes a batch. Returns false when the consumer is gone for good
-    /// (its runtime shut down); the registration is then closed.
-    fn deliver(&self, batch: Batch) -> bool;
+    /// Says a batch waits; the consumer takes it with `Taker::take`, from
+    /// any thread but not from inside this call. Not called again until
+    /// the consumer took a batch since. Returns false when the consumer is
+    /// gone for good (its runtime shut down); the registration is then
+    /// closed.
+    fn notify(&self) -> bool;
 }
 
 /// Counters of what a registration saw; all monotonic.
@@ -56,7 +91,7 @@ pub struct Stats {
     pub overruns: AtomicU64,
     /// Datagrams cut by a too-small buffer.
     pub truncated: AtomicU64,
-    /// Batches handed over.
+    /// Batches handed over: bursts read while a batch waited joined it.
     pub batches: AtomicU64,
     /// Datagrams received.
     pub datagrams: AtomicU64,
@@ -79,10 +114,20 @@ struct Entry {
     /// reads: batches then reach the consumer in the order they were read.
     reader: Mutex<()>,
     sink: Box<dyn Sink>,
+    handover: Mutex<Handover>,
     options: Options,
     stats: Stats,
+    /// Bytes of the batches in the outbox.
     unreleased: AtomicUsize,
     paused: AtomicBool,
+    /// The I/O thread stopped watching the socket until a notice is due.
+    resting: AtomicBool,
+    /// Sends so far, counted after each: a rest that began as one was
+    /// made ends at once.
+    sends: AtomicU64,
+    /// The socket may rest: its last rest left its buffer not crowded,
+    /// or a stream started since.
+    may_rest: AtomicBool,
     /// The caller's thread stopped the I/O thread watching the socket, to
     /// read replies itself, and has not called `watch` since.
     unwatched: AtomicBool,
@@ -122,10 +167,14 @@ pub fn register(
         socket: RwLock::new(Some(socket)),
         reader: Mutex::new(()),
         sink,
+        handover: Mutex::new(Handover::new(BATCH_BYTES, NOTICE_INTERVAL)),
         options,
         stats: Stats::default(),
         unreleased: AtomicUsize::new(0),
         paused: AtomicBool::new(false),
+        resting: AtomicBool::new(false),
+        sends: AtomicU64::new(0),
+        may_rest: AtomicBool::new(true),
         unwatched: AtomicBool::new(false),
         outbox: Mutex::new(Outbox::default()),
     });
@@ -159,12 +208,17 @@ impl Registration {
     /// `enqueue` are not all sent, queues it behind them: the kernel sees
     /// requests in the order they were made. A queued send that fails is
     /// answered by an error reply in the kernel's form, since there is no
-    /// caller left to tell.
+    /// caller left to tell. A send ends the socket's rest, so that the
+    /// reply is read as it comes.
     pub fn send(&self, datagram: &[u8]) -> Result<()> {
         if !self.outbox().is_idle() {
             return self.enqueue(datagram);
         }
-        self.with_socket(|socket| socket.send(datagram))
+        self.with_socket(|socket| {
+            socket.send(datagram)?;
+            self.reactor.sent(&self.entry, socket);
+            Ok(())
+        })
     }
 
     /// Queues `datagram` for the I/O thread to send; the replies reach the
@@ -200,11 +254,9 @@ impl Registration {
         self.socket().is_none()
     }
 
-    /// Says the consumer is done with `bytes` of what it was handed (a
-    /// batch's `Batch::bytes`). Wakes the I/O thread when that lets a
-    /// paused socket be read again.
-    pub fn release(&self, bytes: usize) {
-        release(&self.entry, bytes, self.reactor);
+    /// Takes the oldest batch waiting; see `Taker::take`.
+    pub fn take(&self) -> Option<Batch> {
+        take(&self.entry, self.reactor)
     }
 
     /// Sends `datagram`, then reads up to `max_datagrams` of what
@@ -214,8 +266,8 @@ impl Registration {
     /// keeps the I/O thread, woken by the reply, from taking it first.
     ///
     /// Reads nothing (`Ok(None)`) while the I/O thread is reading, or while
-    /// the consumer has batches not yet released: what is read here must
-    /// come after everything handed over before.
+    /// batches wait to be taken: what is read here must come after
+    /// everything handed over before.
     ///
     /// When the whole reply was read, the I/O thread is left not watching
     /// the socket until `watch` is called, so that a run of requests pays
@@ -253,6 +305,7 @@ impl Registration {
                 // The I/O thread reads this reply: let it see it.
                 self.watch_socket(socket);
                 socket.send(datagram)?;
+                self.reactor.sent(entry, socket);
                 return Ok(false);
             }
 
@@ -298,10 +351,10 @@ impl Registration {
         }
     }
 
-    /// A handle for `release` that can live apart from the registration
-    /// (in a consumer's callback) without keeping the socket open.
-    pub fn releaser(&self) -> Releaser {
-        Releaser {
+    /// A handle for `take` that can live apart from the registration (in
+    /// a consumer's callback) without keeping the socket open.
+    pub fn taker(&self) -> Taker {
+        Taker {
             entry: Arc::downgrade(&self.entry),
             reactor: self.reactor,
         }
@@ -320,27 +373,120 @@ impl Drop for Registration {
     }
 }
 
-/// Releases bytes of a registration's batches from a consumer's callback.
+/// Takes a registration's batches from a consumer's callback.
 #[derive(Clone)]
-pub struct Releaser {
+pub struct Taker {
     entry: std::sync::Weak<Entry>,
     reactor: &'static Reactor,
 }
 
-impl Releaser {
-    /// See `Registration::release`.
-    pub fn release(&self, bytes: usize) {
-        if let Some(entry) = self.entry.upgrade() {
-            release(&entry, bytes, self.reactor);
-        }
+impl Taker {
+    /// Takes the oldest batch waiting in the outbox, which then counts no
+    /// more against `PAUSE_BYTES`; `None` when none waits (the
+    /// registration is gone, or a notice came twice). When more batches
+    /// wait, the sink is notified again, from this thread: call this
+    /// once per notice, and not while a `Sink::notify` call is running on
+    /// this thread. Any thread may call it; batches come out in order.
+    pub fn take(&self) -> Option<Batch> {
+        let entry = self.entry.upgrade()?;
+        take(&entry, self.reactor)
     }
 }
 
-fn release(entry: &Entry, bytes: usize, reactor: &Reactor) {
+fn take(entry: &Entry, reactor: &Reactor) -> Option<Batch> {
+    let (parts, more) = entry.handover().take(Instant::now());
+    if more {
+        // A consumer that is gone is the I/O thread's to find out, at
+        // its next notice.
+        entry.sink.notify();
+    }
+
+    let batch = Batch::concat(parts?);
+    let bytes = batch.bytes();
     let before = entry.unreleased.fetch_sub(bytes, Ordering::AcqRel);
     let after = before.saturating_sub(bytes);
     if entry.paused.load(Ordering::Acquire) && after <= RESUME_BYTES {
         reactor.wake();
+    }
+    Some(batch)
+}
+
+impl Entry {
+    fn handover(&self) -> MutexGuard<'_, Handover> {
+        lock(&self.handover)
+    }
+
+    /// Moves what `builder` recorded into the outbox: onto the batch that
+    /// waits there when it has room, else as a batch of its own. Notifies
+    /// the sink, unless a notice is out already or due later.
+    fn hand_over(&self, builder: &mut BatchBuilder) -> Handed {
+        self.unreleased.fetch_add(builder.bytes(), Ordering::AcqRel);
+        let put = self.handover().put(builder, Instant::now());
+        if put.new_batch {
+            self.stats.batches.fetch_add(1, Ordering::Relaxed);
+        }
+        match put.notice {
+            Notice::None => Handed::Noticed,
+            Notice::Now => {
+                // A stream (re)starts: it may rest.
+                self.may_rest.store(true, Ordering::Relaxed);
+                match self.sink.notify() {
+                    true => Handed::Noticed,
+                    false => Handed::Gone,
+                }
+            }
+            Notice::At(at) => Handed::Due(at),
+        }
+    }
+
+    /// Sends the notice that was due by `now`, if still owed. False when
+    /// the consumer is gone.
+    fn fire(&self, now: Instant) -> bool {
+        let owed = self.handover().fire(now);
+        !owed || self.sink.notify()
+    }
+}
+
+/// What became of the notice of a hand-over.
+enum Handed {
+    /// It went out, or one already had, or none is needed.
+    Noticed,
+    /// It is due at this time (`Entry::fire`).
+    Due(Instant),
+    /// The consumer is gone for good.
+    Gone,
+}
+
+/// Notices the I/O thread owes, by when.
+#[derive(Default)]
+struct Due(Vec<(Instant, Arc<Entry>)>);
+
+impl Due {
+    /// Time until the earliest, if any.
+    fn timeout(&self) -> Option<Duration> {
+        let now = Instant::now();
+        let earliest = self.0.iter().map(|(at, _)| *at).min()?;
+        Some(earliest.saturating_duration_since(now))
+    }
+
+    /// Sends those whose time came, reading resting sockets first.
+    fn fire(&mut self, reactor: &Reactor, builder: &mut BatchBuilder) {
+        if self.0.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        let mut later = Due::default();
+        self.0.retain(|(at, entry)| {
+            if *at > now {
+                return true;
+            }
+            if entry.resting.swap(false, Ordering::SeqCst) {
+                reactor.wake_up(entry, builder, &mut later);
+            }
+            reactor.fire_or_recover(entry, now);
+            false
+        });
+        self.0.append(&mut later.0);
     }
 }
 
@@ -379,11 +525,11 @@ fn run(reactor: Result<&'static Reactor>) {
     let Ok(reactor) = reactor else { return };
     let mut builder = BatchBuilder::new(BATCH_BYTES, false);
     let mut events = [libc::epoll_event { events: 0, u64: 0 }; 64];
+    let mut due = Due::default();
 
     loop {
-        let n = unsafe {
-            libc::epoll_wait(reactor.epoll, events.as_mut_ptr(), 64, -1)
-        };
+        let n = wait(reactor.epoll, &mut events, due.timeout());
+        due.fire(reactor, &mut builder);
         if n < 0 {
             continue; // EINTR: a signal landed on this thread.
         }
@@ -393,7 +539,7 @@ fn run(reactor: Result<&'static Reactor>) {
             if token == WAKE_TOKEN {
                 reactor.drain_wake();
                 reactor.resume_paused();
-                reactor.send_outgoing(&mut builder);
+                reactor.send_outgoing(&mut builder, &mut due);
                 continue;
             }
             let entries = reactor.entries.lock();
@@ -401,7 +547,7 @@ fn run(reactor: Result<&'static Reactor>) {
             let entry = entries.get(&token).cloned();
             drop(entries);
             if let Some(entry) = entry {
-                reactor.serve_or_recover(&entry, &mut builder);
+                reactor.serve_or_recover(&entry, &mut builder, &mut due);
             }
         }
     }
@@ -462,18 +608,18 @@ impl Reactor {
     /// Sends what the registrations queued, then reads and hands over the
     /// replies the kernel made meanwhile. A paused registration keeps its
     /// queue until it resumes: its replies could not be read.
-    fn send_outgoing(&self, builder: &mut BatchBuilder) {
+    fn send_outgoing(&self, builder: &mut BatchBuilder, due: &mut Due) {
         let outgoing = std::mem::take(&mut *lock(&self.outgoing));
         for entry in outgoing {
             if entry.paused.load(Ordering::Acquire) {
                 continue;
             }
             let sent = panic::catch_unwind(AssertUnwindSafe(|| {
-                self.send_queued(&entry, builder);
+                self.send_queued(&entry, builder, due);
             }));
             if sent.is_err() {
                 lock(&entry.outbox).clear();
-                self.serve_or_recover(&entry, builder);
+                self.serve_or_recover(&entry, builder, due);
             }
         }
     }
@@ -482,7 +628,12 @@ impl Reactor {
     /// over the replies after each datagram, so that JavaScript routes
     /// the first replies while the kernel answers the next requests. A
     /// pause stops it; `resume_paused` brings the registration back.
-    fn send_queued(&self, entry: &Arc<Entry>, builder: &mut BatchBuilder) {
+    fn send_queued(
+        &self,
+        entry: &Arc<Entry>,
+        builder: &mut BatchBuilder,
+        due: &mut Due,
+    ) {
         while !entry.paused.load(Ordering::Acquire) {
             let taken = lock(&entry.outbox).take();
             let Some(queued) = taken else { return };
@@ -498,9 +649,10 @@ impl Reactor {
                 };
                 if let Err(err) = sent {
                     let failed = outbox::request_headers(datagram);
-                    self.report_failures(entry, builder, &failed, err.errno);
+                    let errno = err.errno;
+                    self.report_failures(entry, builder, &failed, errno, due);
                 }
-                self.serve(entry, builder);
+                self.serve(entry, builder, due);
             }
         }
     }
@@ -513,12 +665,14 @@ impl Reactor {
         builder: &mut BatchBuilder,
         failed: &[Header],
         errno: i32,
+        due: &mut Due,
     ) {
         let _reading = entry.reader.lock().unwrap_or_else(|e| e.into_inner());
         builder.set_raw(entry.options.raw);
         for request in failed {
             if builder.spare_len() < align(outbox::FAILURE_LEN) {
-                self.hand_over(entry, builder);
+                let sends = entry.sends.load(Ordering::SeqCst);
+                self.hand_over(entry, builder, due, sends);
             }
             let Some(length) =
                 outbox::write_failure(builder.spare(), request, errno)
@@ -539,33 +693,116 @@ impl Reactor {
         }
     }
 
-    /// `serve`, surviving a panic: this thread reads every socket in the
-    /// process, so one socket's fault must not stop the others. The burst
-    /// is lost; its consumer is handed an overrun record instead, which
-    /// it reports like any other loss (`ENOBUFS`).
-    fn serve_or_recover(&self, entry: &Arc<Entry>, builder: &mut BatchBuilder) {
-        let served = panic::catch_unwind(AssertUnwindSafe(|| {
-            self.serve(entry, builder);
-        }));
-        if served.is_ok() {
+    /// Stops watching `entry`'s socket until its notice is due, when it
+    /// may rest. `sends` is what `Entry::sends` was before the socket was
+    /// last read: a send since may have a reply waiting, and ends the rest
+    /// at once (if its own `sent` did not).
+    fn rest(&self, entry: &Entry, sends: u64) {
+        if !entry.may_rest.load(Ordering::Relaxed) {
             return;
         }
+        self.arm(entry, false);
+        entry.resting.store(true, Ordering::SeqCst);
+        if entry.sends.load(Ordering::SeqCst) != sends {
+            self.end_rest(entry);
+        }
+    }
 
-        *builder = BatchBuilder::new(BATCH_BYTES, false);
+    /// Notes a send on `entry`'s socket, ending its rest so the reply is
+    /// read as it comes; from a thread that holds the socket open.
+    fn sent(&self, entry: &Entry, socket: &NlSocket) {
+        entry.sends.fetch_add(1, Ordering::SeqCst);
+        let resting = entry.resting.swap(false, Ordering::SeqCst);
+        if resting && may_watch(entry) {
+            arm(self.epoll, socket.fd(), entry.id, true);
+        }
+    }
+
+    /// Ends a rest early, from the I/O thread.
+    fn end_rest(&self, entry: &Entry) {
+        let resting = entry.resting.swap(false, Ordering::SeqCst);
+        if resting && may_watch(entry) {
+            self.arm(entry, true);
+        }
+    }
+
+    /// Ends a rest whose notice is due: reads what queued up, then
+    /// watches the socket again unless that paused it.
+    fn wake_up(
+        &self,
+        entry: &Arc<Entry>,
+        builder: &mut BatchBuilder,
+        due: &mut Due,
+    ) {
+        let crowded = {
+            let socket = entry.socket.read().unwrap_or_else(|e| e.into_inner());
+            socket.as_ref().is_some_and(|socket| fill(socket) > CROWDED)
+        };
+        entry.may_rest.store(!crowded, Ordering::Relaxed);
+
+        self.serve_or_recover(entry, builder, due);
+        if may_watch(entry) {
+            self.arm(entry, true);
+        }
+    }
+
+    /// `serve`, surviving a panic: this thread reads every socket in the
+    /// process, so one socket's fault must not stop the others. The burst
+    /// may be lost; its consumer is handed an overrun record after what
+    /// reached the outbox, which it reports like any other loss
+    /// (`ENOBUFS`).
+    fn serve_or_recover(
+        &self,
+        entry: &Arc<Entry>,
+        builder: &mut BatchBuilder,
+        due: &mut Due,
+    ) {
+        let served = panic::catch_unwind(AssertUnwindSafe(|| {
+            self.serve(entry, builder, due);
+        }));
+        if served.is_err() {
+            *builder = BatchBuilder::new(BATCH_BYTES, false);
+            self.recover(entry);
+        }
+    }
+
+    /// Sends `entry`'s notice that was due by `now`, surviving a panic
+    /// as `serve_or_recover` does.
+    fn fire_or_recover(&self, entry: &Arc<Entry>, now: Instant) {
+        let fired = panic::catch_unwind(AssertUnwindSafe(|| entry.fire(now)));
+        match fired {
+            Ok(true) => {}
+            Ok(false) => close(entry, self),
+            Err(_) => self.recover(entry),
+        }
+    }
+
+    /// Reports a panic while serving `entry` as an overrun, and makes sure
+    /// its consumer hears of it.
+    fn recover(&self, entry: &Arc<Entry>) {
         entry.stats.overruns.fetch_add(1, Ordering::Relaxed);
+        // The panic may have cut a notice short: send one more. A notice
+        // too many finds nothing to take, which is harmless.
+        entry.handover().forget_notice();
         let mut lost = BatchBuilder::new(0, false);
         lost.push_overrun();
-        let batch = lost.take();
-        entry.unreleased.fetch_add(batch.bytes(), Ordering::AcqRel);
-        let told =
-            panic::catch_unwind(AssertUnwindSafe(|| entry.sink.deliver(batch)));
-        if !matches!(told, Ok(true)) {
+        // An overrun is noticed at once.
+        let told = panic::catch_unwind(AssertUnwindSafe(|| {
+            entry.hand_over(&mut lost)
+        }));
+        if !matches!(told, Ok(Handed::Noticed)) {
             close(entry, self);
         }
     }
 
-    /// Reads one burst from `entry`'s socket and hands it over.
-    fn serve(&self, entry: &Arc<Entry>, builder: &mut BatchBuilder) {
+    /// Reads one burst from `entry`'s socket and hands it over, adding
+    /// the notice to `due` when it waits.
+    fn serve(
+        &self,
+        entry: &Arc<Entry>,
+        builder: &mut BatchBuilder,
+        due: &mut Due,
+    ) {
         if entry.unreleased.load(Ordering::Acquire) >= PAUSE_BYTES {
             entry.paused.store(true, Ordering::Release);
             entry.stats.pauses.fetch_add(1, Ordering::Relaxed);
@@ -577,6 +814,7 @@ impl Reactor {
 
         let _reading = entry.reader.lock().unwrap_or_else(|e| e.into_inner());
         builder.set_raw(entry.options.raw);
+        let sends = entry.sends.load(Ordering::SeqCst);
         {
             let socket = entry.socket.read().unwrap_or_else(|e| e.into_inner());
             let Some(socket) = socket.as_ref() else {
@@ -584,25 +822,41 @@ impl Reactor {
             };
             read_burst(socket, entry, builder, usize::MAX, None);
         }
-        self.hand_over(entry, builder);
+        self.hand_over(entry, builder, due, sends);
     }
 
-    /// Hands what `builder` recorded to `entry`'s sink, if anything.
-    fn hand_over(&self, entry: &Arc<Entry>, builder: &mut BatchBuilder) {
+    /// Hands what `builder` recorded to `entry`, if anything, adding the
+    /// notice to `due` when it waits and resting the socket meanwhile;
+    /// `sends` is `Entry::sends` from before the socket was last read.
+    fn hand_over(
+        &self,
+        entry: &Arc<Entry>,
+        builder: &mut BatchBuilder,
+        due: &mut Due,
+        sends: u64,
+    ) {
         if builder.is_empty() {
             return;
         }
-
-        let batch = builder.take();
-        entry.unreleased.fetch_add(batch.bytes(), Ordering::AcqRel);
-        entry.stats.batches.fetch_add(1, Ordering::Relaxed);
-        if !entry.sink.deliver(batch) {
-            close(entry, self);
+        match entry.hand_over(builder) {
+            Handed::Noticed => {}
+            Handed::Due(at) => {
+                due.0.push((at, entry.clone()));
+                self.rest(entry, sends);
+            }
+            Handed::Gone => close(entry, self),
         }
     }
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+/// Whether the I/O thread may watch `entry`'s socket: not while reading
+/// it is paused, nor while the caller's thread keeps it (`watch`).
+fn may_watch(entry: &Entry) -> bool {
+    !entry.paused.load(Ordering::SeqCst)
+        && !entry.unwatched.load(Ordering::SeqCst)
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -693,6 +947,75 @@ impl Awaited {
     }
 }
 
+/// Waits for events on `epoll` for up to `timeout` (`None`: no limit);
+/// returns their number, or -1 when interrupted. Uses `epoll_pwait2` for
+/// a timeout finer than a millisecond, and on kernels before 5.11, which
+/// lack it, `epoll_wait` with the timeout rounded up to one.
+fn wait(
+    epoll: i32,
+    events: &mut [libc::epoll_event],
+    timeout: Option<Duration>,
+) -> i32 {
+    static NO_PWAIT2: AtomicBool = AtomicBool::new(false);
+    let max = events.len() as i32;
+    let Some(timeout) = timeout else {
+        return unsafe {
+            libc::epoll_wait(epoll, events.as_mut_ptr(), max, -1)
+        };
+    };
+
+    if !NO_PWAIT2.load(Ordering::Relaxed) {
+        let spec = libc::timespec {
+            tv_sec: timeout.as_secs() as libc::time_t,
+            tv_nsec: timeout.subsec_nanos() as libc::c_long,
+        };
+        let n = unsafe {
+            libc::syscall(
+                libc::SYS_epoll_pwait2,
+                epoll,
+                events.as_mut_ptr(),
+                max,
+                &spec as *const libc::timespec,
+                std::ptr::null::<libc::sigset_t>(),
+                0usize,
+            )
+        };
+        let missing = n < 0
+            && std::io::Error::last_os_error().raw_os_error()
+                == Some(libc::ENOSYS);
+        if !missing {
+            return n as i32;
+        }
+        NO_PWAIT2.store(true, Ordering::Relaxed);
+    }
+    let ms = timeout.as_micros().div_ceil(1000).min(i32::MAX as u128);
+    unsafe { libc::epoll_wait(epoll, events.as_mut_ptr(), max, ms as i32) }
+}
+
+/// How full the receive buffer of `socket` is, from 0 to 1
+/// (`SO_MEMINFO`); 0 when the kernel does not say.
+fn fill(socket: &NlSocket) -> f64 {
+    const SO_MEMINFO: i32 = 55;
+    const SK_MEMINFO_VARS: usize = 9;
+    let mut info = [0u32; SK_MEMINFO_VARS];
+    let mut len = std::mem::size_of_val(&info) as libc::socklen_t;
+    let rc = unsafe {
+        libc::getsockopt(
+            socket.fd(),
+            libc::SOL_SOCKET,
+            SO_MEMINFO,
+            info.as_mut_ptr().cast(),
+            &mut len,
+        )
+    };
+    let used = info[libc::SK_MEMINFO_RMEM_ALLOC as usize] as f64;
+    let size = info[libc::SK_MEMINFO_RCVBUF as usize] as f64;
+    if rc < 0 || size == 0.0 {
+        return 0.0;
+    }
+    used / size
+}
+
 /// Watches `fd` for input again, or stops watching it, keeping it
 /// registered.
 fn arm(epoll: i32, fd: i32, token: u64, readable: bool) {
@@ -715,22 +1038,24 @@ fn epoll_ctl(epoll: i32, op: i32, fd: i32, token: u64) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use std::sync::mpsc;
-    use std::time::Duration;
 
     use super::*;
     use crate::batch::{field, kind};
     use crate::message::{Header, NLMSG_DONE, NLM_F_DUMP, NLM_F_REQUEST};
     use crate::socket::SocketConfig;
 
-    struct ChannelSink(Mutex<mpsc::Sender<Batch>>);
+    const WAIT: Duration = Duration::from_secs(5);
+
+    /// Passes notices on to a channel.
+    struct ChannelSink(Mutex<mpsc::Sender<()>>);
 
     impl Sink for ChannelSink {
-        fn deliver(&self, batch: Batch) -> bool {
-            self.0.lock().unwrap().send(batch).is_ok()
+        fn notify(&self) -> bool {
+            self.0.lock().unwrap().send(()).is_ok()
         }
     }
 
-    fn open() -> (Registration, mpsc::Receiver<Batch>, i32) {
+    fn open() -> (Registration, mpsc::Receiver<()>, i32) {
         let socket = NlSocket::open(&SocketConfig {
             family: libc::NETLINK_ROUTE,
             ..SocketConfig::default()
@@ -759,15 +1084,23 @@ mod tests {
         registration.with_socket(|s| s.send(&request)).unwrap();
     }
 
+    /// Waits for a notice, then takes the batch it is for.
+    fn next(
+        registration: &Registration,
+        notices: &mpsc::Receiver<()>,
+    ) -> Batch {
+        notices.recv_timeout(WAIT).unwrap();
+        registration.take().expect("a batch for each notice")
+    }
+
     #[test]
     fn a_dump_arrives_in_batches_ending_with_done() {
-        let (registration, batches, _) = open();
+        let (registration, notices, _) = open();
         dump_links(&registration, 42);
 
         let mut messages = 0;
         loop {
-            let batch = batches.recv_timeout(Duration::from_secs(5)).unwrap();
-            registration.release(batch.bytes());
+            let batch = next(&registration, &notices);
             for index in 0..batch.len() {
                 let record = batch.record(index);
                 assert_eq!(record[field::KIND], kind::MESSAGE);
@@ -783,15 +1116,15 @@ mod tests {
 
     #[test]
     fn close_releases_the_descriptor_and_stops_delivery() {
-        let (registration, batches, _) = open();
+        let (registration, notices, _) = open();
         dump_links(&registration, 1);
         registration.close();
 
         assert!(registration.is_closed());
         let err = registration.with_socket(|_| Ok(())).unwrap_err();
         assert_eq!(err.errno, libc::EBADF);
-        let _ = batches.try_iter().count();
-        assert!(batches.recv_timeout(Duration::from_millis(50)).is_err());
+        let _ = notices.try_iter().count();
+        assert!(notices.recv_timeout(Duration::from_millis(50)).is_err());
 
         // Closing again is harmless.
         registration.close();
@@ -799,25 +1132,51 @@ mod tests {
 
     #[test]
     fn a_registration_dropped_unclosed_is_closed() {
-        let (registration, batches, _) = open();
+        let (registration, notices, _) = open();
         let stats_before = registration.stats().batches.load(Ordering::Relaxed);
         drop(registration);
         assert_eq!(stats_before, 0);
-        assert!(batches.recv_timeout(Duration::from_millis(50)).is_err());
+        assert!(notices.recv_timeout(Duration::from_millis(50)).is_err());
     }
 
-    /// Panics on its first batch, then passes batches on.
-    struct PanickingSink(Mutex<(bool, mpsc::Sender<Batch>)>);
+    /// Panics on the notice numbered in its state (from 1), then passes
+    /// notices on.
+    struct PanickingSink(Mutex<(u32, mpsc::Sender<()>)>);
 
     impl Sink for PanickingSink {
-        fn deliver(&self, batch: Batch) -> bool {
+        fn notify(&self) -> bool {
             let mut state = self.0.lock().unwrap_or_else(|e| e.into_inner());
-            if !state.0 {
-                state.0 = true;
+            state.0 = state.0.saturating_sub(1);
+            if state.0 == 0 {
+                state.0 = u32::MAX;
                 drop(state);
                 panic!("a sink that fails once");
             }
-            state.1.send(batch).is_ok()
+            state.1.send(()).is_ok()
+        }
+    }
+
+    /// Kinds of the records of the batches taken up to the one holding
+    /// the DONE of `sequence`, that one included.
+    fn kinds_until_done(
+        registration: &Registration,
+        notices: &mpsc::Receiver<()>,
+        sequence: u32,
+    ) -> Vec<u32> {
+        let mut kinds = Vec::new();
+        loop {
+            let batch = next(registration, notices);
+            let mut done = false;
+            for index in 0..batch.len() {
+                let record = batch.record(index);
+                kinds.push(record[field::KIND]);
+                let kind = record[field::TYPE_FLAGS] & 0xffff;
+                done |= kind == NLMSG_DONE as u32
+                    && record[field::SEQUENCE] == sequence;
+            }
+            if done {
+                return kinds;
+            }
         }
     }
 
@@ -828,33 +1187,286 @@ mod tests {
             ..SocketConfig::default()
         })
         .unwrap();
-        let (tx, batches) = mpsc::channel();
+        let (tx, notices) = mpsc::channel();
         let options = Options {
             accept_userspace: false,
             raw: false,
         };
-        let sink = Box::new(PanickingSink(Mutex::new((false, tx))));
+        let sink = Box::new(PanickingSink(Mutex::new((1, tx))));
         let registration = register(socket, options, sink).unwrap();
 
-        // The first batch is lost to the panic, and reported.
+        // The notice is lost to the panic; what may be lost is reported.
         dump_links(&registration, 1);
-        let wait = Duration::from_secs(5);
-        let first = batches.recv_timeout(wait).unwrap();
-        assert_eq!(first.record(0)[field::KIND], kind::OVERRUN);
+        let kinds = kinds_until_done(&registration, &notices, 1);
         assert_eq!(registration.stats().overruns.load(Ordering::Relaxed), 1);
+        assert!(kinds.contains(&kind::OVERRUN), "{kinds:?}");
 
         // The thread lives on and serves the next request.
         dump_links(&registration, 2);
+        let kinds = kinds_until_done(&registration, &notices, 2);
+        assert!(kinds.iter().all(|&kind| kind == kind::MESSAGE));
+    }
+
+    /// A multicast group of `NETLINK_ROUTE` that nothing else sends to
+    /// here (`RTNLGRP_PHONET_ROUTE`).
+    const QUIET_GROUP: u32 = 22;
+
+    /// A socket that sends to `QUIET_GROUP`, as only a privileged one may.
+    struct GroupSender(NlSocket);
+
+    impl GroupSender {
+        fn open() -> GroupSender {
+            let config = SocketConfig {
+                family: libc::NETLINK_ROUTE,
+                ..SocketConfig::default()
+            };
+            GroupSender(NlSocket::open(&config).unwrap())
+        }
+
+        /// Sends a message with `sequence` to the group; false when not
+        /// permitted (`CAP_NET_ADMIN` is missing).
+        fn send(&self, sequence: u32) -> bool {
+            // Without NLM_F_REQUEST the kernel, which gets it too, ignores
+            // it.
+            let mut bytes = request(24, 0, sequence);
+            bytes[6..8].copy_from_slice(&0u16.to_ne_bytes());
+            let mut to: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+            to.nl_family = libc::AF_NETLINK as u16;
+            to.nl_groups = 1 << (QUIET_GROUP - 1);
+            let sent = unsafe {
+                libc::sendto(
+                    self.0.fd(),
+                    bytes.as_ptr().cast(),
+                    bytes.len(),
+                    0,
+                    (&to as *const libc::sockaddr_nl).cast(),
+                    std::mem::size_of::<libc::sockaddr_nl>() as u32,
+                )
+            };
+            if sent < 0 {
+                let err = std::io::Error::last_os_error();
+                assert_eq!(err.raw_os_error(), Some(libc::EPERM), "{err}");
+                return false;
+            }
+            true
+        }
+    }
+
+    /// A registration listening to `QUIET_GROUP`, taking messages from
+    /// userspace ports.
+    fn open_listener() -> (Registration, mpsc::Receiver<()>) {
+        let (tx, rx) = mpsc::channel();
+        let sink = Box::new(ChannelSink(Mutex::new(tx)));
+        (listen_with(sink), rx)
+    }
+
+    fn listen_with(sink: Box<dyn Sink>) -> Registration {
+        let socket = NlSocket::open(&SocketConfig {
+            family: libc::NETLINK_ROUTE,
+            groups: 1 << (QUIET_GROUP - 1),
+            ..SocketConfig::default()
+        })
+        .unwrap();
+        let options = Options {
+            accept_userspace: true,
+            raw: false,
+        };
+        register(socket, options, sink).unwrap()
+    }
+
+    /// Sequences of the messages `sender` sent in `batch`.
+    fn sent_by(sender: &GroupSender, batch: &Batch) -> Vec<u32> {
+        (0..batch.len())
+            .map(|i| batch.record(i))
+            .filter(|record| record[field::PORT] == sender.0.pid())
+            .map(|record| record[field::SEQUENCE])
+            .collect()
+    }
+
+    #[test]
+    fn a_stream_of_multicast_messages_is_noticed_once_an_interval() {
+        let (registration, notices) = open_listener();
+        let sender = GroupSender::open();
+
+        let first_sent = Instant::now();
+        if !sender.send(1) {
+            eprintln!("skipped: sending to a group needs CAP_NET_ADMIN");
+            return;
+        }
+        let first = next(&registration, &notices);
+        assert_eq!(sent_by(&sender, &first), [1]);
+
+        // The rest follow closely: their notice waits for the interval
+        // the first one started, and they arrive in order.
+        for sequence in 2..=5 {
+            assert!(sender.send(sequence));
+        }
+        let mut seen = Vec::new();
+        while seen.len() < 4 {
+            seen.extend(sent_by(&sender, &next(&registration, &notices)));
+        }
+        assert!(first_sent.elapsed() >= NOTICE_INTERVAL);
+        assert_eq!(seen, [2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn a_panic_sending_a_due_notice_is_an_overrun_and_the_stream_goes_on() {
+        // The first notice goes out at once, the second when due.
+        let (tx, notices) = mpsc::channel();
+        let sink = Box::new(PanickingSink(Mutex::new((2, tx))));
+        let registration = listen_with(sink);
+        let sender = GroupSender::open();
+        if !sender.send(1) {
+            eprintln!("skipped: sending to a group needs CAP_NET_ADMIN");
+            return;
+        }
+        assert_eq!(sent_by(&sender, &next(&registration, &notices)), [1]);
+
+        for sequence in 2..=4 {
+            assert!(sender.send(sequence));
+        }
+        let (mut seen, mut overruns) = (Vec::new(), 0);
+        while seen.len() < 3 {
+            let batch = next(&registration, &notices);
+            seen.extend(sent_by(&sender, &batch));
+            overruns += (0..batch.len())
+                .filter(|&i| batch.record(i)[field::KIND] == kind::OVERRUN)
+                .count();
+        }
+        assert_eq!(seen, [2, 3, 4]);
+        assert_eq!(overruns, 1);
+        assert_eq!(registration.stats().overruns.load(Ordering::Relaxed), 1);
+    }
+
+    /// A builder holding one message of `size` bytes with `sequence`.
+    fn one_message(sequence: u32, size: usize) -> BatchBuilder {
+        let mut builder = BatchBuilder::new(size, false);
+        let header = Header {
+            length: size as u32,
+            kind: 24,
+            sequence,
+            ..Header::default()
+        };
+        header.write(builder.spare());
+        builder.push_datagram(&Datagram {
+            length: size,
+            ..Datagram::default()
+        });
+        builder
+    }
+
+    fn wait_until(what: &str, done: impl Fn() -> bool) {
+        let start = Instant::now();
+        while !done() {
+            assert!(start.elapsed() < WAIT, "timed out waiting: {what}");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    #[test]
+    fn reading_pauses_while_too_much_waits_and_resumes_in_order() {
+        let (registration, notices, _) = open();
+        let entry = &registration.entry;
+
+        // Batches the consumer has not taken, as many as pause reading.
+        let size = 192 << 10;
+        let mut put = 0;
+        while entry.unreleased.load(Ordering::Acquire) < PAUSE_BYTES {
+            put += 1;
+            assert!(matches!(
+                entry.hand_over(&mut one_message(put, size)),
+                Handed::Noticed
+            ));
+        }
+
+        // The reply to a request stays in the kernel's buffer.
+        let mut get = request(18, NLM_F_ACK, 9999);
+        get[20..24].copy_from_slice(&1i32.to_ne_bytes()); // ifi_index: lo
+        registration.with_socket(|s| s.send(&get)).unwrap();
+        let stats = registration.stats();
+        wait_until("a pause", || stats.pauses.load(Ordering::Relaxed) == 1);
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(stats.datagrams.load(Ordering::Relaxed), 0);
+
+        // Taking the batches resumes reading; the reply comes after them.
+        let mut sequences = Vec::new();
+        while !sequences.contains(&9999) {
+            let batch = next(&registration, &notices);
+            sequences.extend((0..batch.len()).map(|i| {
+                let record = batch.record(i);
+                record[field::SEQUENCE]
+            }));
+        }
+        let expected: Vec<u32> = (1..=put).chain([9999, 9999]).collect();
+        assert_eq!(sequences, expected);
+        assert_eq!(stats.pauses.load(Ordering::Relaxed), 1);
+    }
+
+    /// A request for link 1 (`lo`), acknowledged.
+    fn get_lo(sequence: u32) -> Vec<u8> {
+        let mut get = request(18, NLM_F_ACK, sequence);
+        get[20..24].copy_from_slice(&1i32.to_ne_bytes()); // ifi_index
+        get
+    }
+
+    /// Waits for batches until one holds a message with `sequence`.
+    fn wait_for(
+        registration: &Registration,
+        notices: &mpsc::Receiver<()>,
+        sequence: u32,
+    ) {
         loop {
-            let batch = batches.recv_timeout(wait).unwrap();
-            registration.release(batch.bytes());
-            let last = batch.record(batch.len() - 1);
-            if last[field::SEQUENCE] == 2
-                && last[field::TYPE_FLAGS] & 0xffff == NLMSG_DONE as u32
-            {
-                break;
+            let batch = next(registration, notices);
+            let mut records = (0..batch.len()).map(|i| batch.record(i));
+            if records.any(|r| r[field::SEQUENCE] == sequence) {
+                return;
             }
         }
+    }
+
+    #[test]
+    fn a_send_ends_a_rest() {
+        let (registration, notices, _) = open();
+        let (entry, reactor) = (&registration.entry, registration.reactor);
+        reactor.rest(entry, entry.sends.load(Ordering::SeqCst));
+        assert!(entry.resting.load(Ordering::SeqCst));
+
+        // Resting, the socket is not watched: only the send's ending
+        // the rest lets the reply be read.
+        registration.send(&get_lo(71)).unwrap();
+        assert!(!entry.resting.load(Ordering::SeqCst));
+        wait_for(&registration, &notices, 71);
+    }
+
+    #[test]
+    fn a_rest_begun_after_a_send_ends_at_once() {
+        let (registration, notices, _) = open();
+        let (entry, reactor) = (&registration.entry, registration.reactor);
+
+        // As the I/O thread does: note the sends, read until dry, rest.
+        let sends = entry.sends.load(Ordering::SeqCst);
+        reactor.arm(entry, false);
+        registration.send(&get_lo(72)).unwrap();
+        reactor.rest(entry, sends);
+
+        assert!(!entry.resting.load(Ordering::SeqCst));
+        wait_for(&registration, &notices, 72);
+    }
+
+    #[test]
+    fn fill_tells_how_much_waits_in_the_kernel() {
+        let socket = NlSocket::open(&SocketConfig {
+            family: libc::NETLINK_ROUTE,
+            ..SocketConfig::default()
+        })
+        .unwrap();
+        assert_eq!(fill(&socket), 0.0);
+
+        let mut get = request(18, 0, 1);
+        get[20..24].copy_from_slice(&1i32.to_ne_bytes()); // ifi_index: lo
+        socket.send(&get).unwrap();
+        let queued = fill(&socket);
+        assert!(queued > 0.0 && queued < 1.0, "{queued}");
     }
 
     #[test]

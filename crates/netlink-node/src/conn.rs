@@ -10,10 +10,10 @@ use napi::threadsafe_function::{
 };
 use napi::{Env, Status};
 use napi_derive::napi;
-use netlink_core::batch::{Batch, BatchBuilder};
+use netlink_core::batch::BatchBuilder;
 use netlink_core::netns::Netns;
 use netlink_core::options::{self, BpfInstruction};
-use netlink_core::reactor::{self, Registration, Releaser, Sink};
+use netlink_core::reactor::{self, Registration, Sink, Taker};
 use netlink_core::socket::{NlSocket, SocketConfig};
 
 use crate::batch::{self, BatchArgs, BatchJs};
@@ -59,15 +59,16 @@ thread_local! {
 }
 
 type BatchFunction =
-    ThreadsafeFunction<Batch, (), BatchArgs, Status, false, true, 0>;
+    ThreadsafeFunction<(), (), BatchArgs, Status, false, true, 0>;
 
-/// Delivers batches through the threadsafe function, never blocking.
+/// Passes the I/O thread's notices on through the threadsafe function,
+/// never blocking; its callback takes the batch.
 struct FunctionSink(Arc<BatchFunction>);
 
 impl Sink for FunctionSink {
-    fn deliver(&self, batch: Batch) -> bool {
+    fn notify(&self) -> bool {
         let mode = ThreadsafeFunctionCallMode::NonBlocking;
-        self.0.call(batch, mode) == Status::Ok
+        self.0.call((), mode) == Status::Ok
     }
 }
 
@@ -102,21 +103,19 @@ impl NativeConn {
         let socket = NlSocket::open(&config).map_err(to_napi)?;
         let pid = socket.pid();
 
-        // The callback releases what it hands over; the registration that
+        // The callback takes a batch per notice; the registration that
         // gives it the means to exists only after the function does.
-        let releaser: Arc<OnceLock<Releaser>> = Arc::new(OnceLock::new());
-        let release_in_callback = releaser.clone();
+        let taker: Arc<OnceLock<Taker>> = Arc::new(OnceLock::new());
+        let take_in_callback = taker.clone();
         let function: Arc<BatchFunction> = Arc::new(
             on_batch
-                .build_threadsafe_function::<Batch>()
+                .build_threadsafe_function::<()>()
                 .weak::<true>()
                 .callee_handled::<false>()
-                .build_callback(move |ctx: ThreadsafeCallContext<Batch>| {
-                    let bytes = ctx.value.bytes();
-                    if let Some(releaser) = release_in_callback.get() {
-                        releaser.release(bytes);
-                    }
-                    Ok(batch::to_js_or_overrun(ctx.value))
+                .build_callback(move |_: ThreadsafeCallContext<()>| {
+                    // None only for a notice too many, or once closed.
+                    let taken = take_in_callback.get().and_then(Taker::take);
+                    Ok(batch::to_js_or_overrun(taken.unwrap_or_default()))
                 })?,
         );
 
@@ -127,7 +126,7 @@ impl NativeConn {
         let sink = Box::new(FunctionSink(function.clone()));
         let registration = reactor::register(socket, reactor_options, sink)
             .map_err(to_napi)?;
-        let _ = releaser.set(registration.releaser());
+        let _ = taker.set(registration.taker());
         let registration = Arc::new(registration);
         crate::env::track(&env, &registration)?;
 
