@@ -64,14 +64,17 @@ async function whileStill<A, B>(
   theirs: () => A,
   ours: () => Promise<B>,
 ): Promise<[B, A]> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const before = theirs()
+  const deadline = Date.now() + 30_000
+  let changes = ''
+  while (Date.now() < deadline) {
+    const before = JSON.stringify(theirs())
     const read = await ours()
     const after = theirs()
-    if (JSON.stringify(before) === JSON.stringify(after)) return [read, after]
+    if (before === JSON.stringify(after)) return [read, after]
+    changes = `${before}\n  became\n${JSON.stringify(after)}`
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
-  throw new Error('the namespace never stopped changing')
+  throw new Error(`the namespace never stopped changing:\n${changes}`)
 }
 
 kernelTest('links match ip -j -d link show', async (t, ns) => {
