@@ -103,3 +103,45 @@ kernelTest(
     t.true(names.includes(name), `dump saw ${names.join(', ')}`)
   },
 )
+
+kernelTest(
+  'close rejects executes queued for the I/O thread',
+  async (t, ns) => {
+    const conn = dialIn(t, ns)
+
+    // The first is sent at once; the others wait for the I/O thread,
+    // some in this turn's queue, some already handed over.
+    const early = Array.from({ length: 50 }, () => conn.execute(getLink(1)))
+    await Promise.resolve()
+    const late = Array.from({ length: 50 }, () => conn.execute(getLink(1)))
+    await conn.close()
+
+    const results = await Promise.allSettled([...early, ...late])
+    for (const r of results) {
+      if (r.status === 'rejected') t.is(r.reason.code, 'EBADF')
+    }
+    t.true(results.some((r) => r.status === 'rejected'))
+  },
+)
+
+kernelTest(
+  'requests queued on many Conns at once each get their own replies',
+  async (t, ns) => {
+    const conns = Array.from({ length: 8 }, () => dialIn(t, ns))
+
+    const all = await Promise.all(
+      conns.map((conn) =>
+        Promise.all(
+          Array.from({ length: 100 }, () => conn.execute(getLink(1))),
+        ),
+      ),
+    )
+
+    for (const [i, replies] of all.entries()) {
+      for (const [m] of replies) {
+        t.is(m.header.pid, conns[i].pid)
+        t.is(parseLink(m).index, 1)
+      }
+    }
+  },
+)
