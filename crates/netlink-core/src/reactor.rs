@@ -617,9 +617,13 @@ impl Reactor {
             let sent = panic::catch_unwind(AssertUnwindSafe(|| {
                 self.send_queued(&entry, builder, due);
             }));
+            // Requests were lost unsent, or their replies unread: the
+            // overrun fails every execute still waiting, as the kernel's
+            // own loss of data would.
             if sent.is_err() {
                 lock(&entry.outbox).clear();
-                self.serve_or_recover(&entry, builder, due);
+                *builder = BatchBuilder::new(BATCH_BYTES, false);
+                self.recover(&entry);
             }
         }
     }
