@@ -161,6 +161,97 @@ impl NlSocket {
     }
 }
 
+/// Datagrams `recv_many` receives in one system call at most.
+pub const RECV_SLOTS: usize = 4;
+
+impl NlSocket {
+    /// Receives up to `slots` datagrams in one system call (`recvmmsg`),
+    /// without blocking, into `datagrams`; returns how many arrived. The
+    /// last `slots - 1` slots are `slot` bytes at the end of `buf`; the
+    /// first takes all the room before them, so a large datagram fits as
+    /// well as it would with `recv`. `slot_at` says where each begins.
+    /// Like `recv`, a datagram larger than its slot is reported truncated.
+    pub fn recv_many(
+        &self,
+        buf: &mut [u8],
+        slot: usize,
+        slots: usize,
+        datagrams: &mut [Datagram; RECV_SLOTS],
+    ) -> std::io::Result<usize> {
+        let slots = slots.clamp(1, RECV_SLOTS).min(buf.len() / slot.max(1));
+        if slots <= 1 {
+            datagrams[0] = self.recv(buf)?;
+            return Ok(1);
+        }
+
+        let mut addrs: [libc::sockaddr_nl; RECV_SLOTS] =
+            unsafe { mem::zeroed() };
+        let mut controls = [[0u64; 8]; RECV_SLOTS];
+        let mut iovs: [libc::iovec; RECV_SLOTS] = unsafe { mem::zeroed() };
+        let mut msgs: [libc::mmsghdr; RECV_SLOTS] = unsafe { mem::zeroed() };
+        let base = buf.as_mut_ptr();
+        for i in 0..slots {
+            let (start, len) = slot_at(buf.len(), slot, slots, i);
+            iovs[i] = libc::iovec {
+                iov_base: unsafe { base.add(start) } as *mut libc::c_void,
+                iov_len: len,
+            };
+            let msg = &mut msgs[i].msg_hdr;
+            msg.msg_name = &mut addrs[i] as *mut libc::sockaddr_nl as *mut _;
+            msg.msg_namelen = mem::size_of::<libc::sockaddr_nl>() as u32;
+            msg.msg_iov = &mut iovs[i];
+            msg.msg_iovlen = 1;
+            msg.msg_control = controls[i].as_mut_ptr() as *mut libc::c_void;
+            msg.msg_controllen = mem::size_of_val(&controls[i]);
+        }
+
+        let flags = libc::MSG_TRUNC | libc::MSG_DONTWAIT;
+        let n = unsafe {
+            libc::recvmmsg(
+                self.fd(),
+                msgs.as_mut_ptr(),
+                slots as u32,
+                flags,
+                std::ptr::null_mut(),
+            )
+        };
+        if n < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+
+        for i in 0..n as usize {
+            let msg = &msgs[i];
+            let length = msg.msg_len as usize;
+            let (_, room) = slot_at(buf.len(), slot, slots, i);
+            datagrams[i] = Datagram {
+                length,
+                truncated: length > room
+                    || msg.msg_hdr.msg_flags & libc::MSG_TRUNC != 0,
+                port: addrs[i].nl_pid,
+                ..Datagram::default()
+            };
+            read_control(&msg.msg_hdr, &mut datagrams[i]);
+        }
+        Ok(n as usize)
+    }
+}
+
+/// Where slot `i` of `recv_many` begins in a buffer of `len` bytes, and
+/// its size.
+pub fn slot_at(
+    len: usize,
+    slot: usize,
+    slots: usize,
+    i: usize,
+) -> (usize, usize) {
+    let first = len - (slots - 1) * slot;
+    if i == 0 {
+        (0, first)
+    } else {
+        (first + (i - 1) * slot, slot)
+    }
+}
+
 fn bind_error(err: &std::io::Error, config: &SocketConfig) -> SysError {
     let errno = err.raw_os_error().unwrap_or(libc::EIO);
     let message = match errno {
@@ -266,6 +357,51 @@ mod tests {
         let datagram = recv_blocking(&socket, &mut buf);
         assert!(datagram.truncated);
         assert!(datagram.length > buf.len(), "{}", datagram.length);
+    }
+
+    #[test]
+    fn recv_many_takes_several_datagrams_in_one_call() {
+        let socket = route_socket();
+        socket.send(&link_dump(socket.pid())).unwrap();
+        let mut probe = vec![0u8; 64 << 10];
+        let first = recv_blocking(&socket, &mut probe);
+        assert!(!first.truncated);
+
+        // Three requests the kernel refuses: three error replies queue up.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let mut drained = 0;
+        while socket.recv(&mut probe).is_ok() {
+            drained += 1;
+        }
+        assert!(drained < 1000);
+        for _ in 0..3 {
+            let mut request = link_dump(socket.pid());
+            request[0..4].copy_from_slice(&32u32.to_ne_bytes());
+            request[4..6].copy_from_slice(&RTM_GETLINK.to_ne_bytes());
+            request[6..8].copy_from_slice(&NLM_F_REQUEST.to_ne_bytes());
+            socket.send(&request).unwrap();
+        }
+
+        let mut buf = vec![0u8; 4 * (64 << 10)];
+        let mut datagrams = [Datagram::default(); RECV_SLOTS];
+        let n = socket
+            .recv_many(&mut buf, 64 << 10, RECV_SLOTS, &mut datagrams)
+            .unwrap();
+        assert_eq!(n, 3);
+        for (i, datagram) in datagrams[..n].iter().enumerate() {
+            let (start, _) = slot_at(buf.len(), 64 << 10, RECV_SLOTS, i);
+            let header = Header::parse(&buf[start..]).unwrap();
+            assert_eq!(header.kind, crate::message::NLMSG_ERROR);
+            assert_eq!(header.length as usize, datagram.length);
+            assert!(!datagram.truncated);
+        }
+    }
+
+    #[test]
+    fn the_first_slot_takes_the_room_the_others_leave() {
+        assert_eq!(slot_at(1000, 100, 4, 0), (0, 700));
+        assert_eq!(slot_at(1000, 100, 4, 1), (700, 100));
+        assert_eq!(slot_at(1000, 100, 4, 3), (900, 100));
     }
 
     #[test]
