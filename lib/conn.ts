@@ -732,12 +732,6 @@ export class Conn {
       this.#inbox.push(batch)
       return true
     }
-    // While the event loop turned recently, route it now: the promise
-    // it settles runs its callbacks in a microtask all the same.
-    if (this.#early.length === 0 && performance.now() - lastTurn < TURN_MS) {
-      this.#onBatch(batch.data, batch.records, batch.extAcks)
-      return true
-    }
     this.#early.push(batch)
     if (this.#early.length === 1) this.#scheduleEarly()
     return true
