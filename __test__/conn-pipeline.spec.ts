@@ -145,3 +145,25 @@ kernelTest(
     }
   },
 )
+
+kernelTest(
+  'a loop of awaited executes still lets timers run',
+  async (t, ns) => {
+    const conn = dialIn(t, ns)
+    let ticks = 0
+    const timer = setInterval(() => ticks++, 1)
+    t.teardown(() => clearInterval(timer))
+
+    // Replies read at once settle without a turn of the event loop;
+    // the loop must still get one about every millisecond.
+    const until = performance.now() + 200
+    let requests = 0
+    while (performance.now() < until) {
+      await conn.execute(getLink(1))
+      requests++
+    }
+
+    t.true(requests > 100, `${requests} requests`)
+    t.true(ticks >= 10, `${ticks} ticks in 200 ms`)
+  },
+)
