@@ -273,6 +273,7 @@ export class Conn {
   #early: BatchJs[] = []
   /** Batches from the I/O thread held back until the event loop turns. */
   #inbox: BatchJs[] = []
+  /** A hand-back of the socket to the I/O thread is scheduled. */
   #watchPending = false
   /** Requests for the I/O thread to send, gathered until microtasks run. */
   #queued: Queued[] = []
