@@ -880,13 +880,8 @@ fn read_burst(
         read += 1;
         match socket.recv(builder.spare()) {
             Ok(datagram) => {
-                entry.stats.datagrams.fetch_add(1, Ordering::Relaxed);
-                if datagram.port != 0 && !entry.options.accept_userspace {
-                    entry.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                if !counted(entry, &datagram) {
                     continue;
-                }
-                if datagram.truncated {
-                    entry.stats.truncated.fetch_add(1, Ordering::Relaxed);
                 }
                 let ended = awaited.is_some_and(|awaited| {
                     awaited.ends_in(&datagram, builder.spare())
@@ -896,16 +891,11 @@ fn read_burst(
                     return true;
                 }
             }
-            Err(err) => match err.raw_os_error() {
-                Some(libc::ENOBUFS) => {
-                    entry.stats.overruns.fetch_add(1, Ordering::Relaxed);
-                    builder.push_overrun();
+            Err(err) => {
+                if !read_on(entry, builder, &err) {
+                    return false;
                 }
-                Some(libc::EINTR) => {}
-                // EAGAIN: drained. Anything else ends the burst too; the
-                // socket stays registered and is polled again.
-                _ => return false,
-            },
+            }
         }
     }
     false
@@ -930,17 +920,8 @@ fn read_many(socket: &NlSocket, entry: &Entry, builder: &mut BatchBuilder) {
         );
         let count = match received {
             Ok(count) => count,
-            Err(err) => match err.raw_os_error() {
-                Some(libc::ENOBUFS) => {
-                    entry.stats.overruns.fetch_add(1, Ordering::Relaxed);
-                    builder.push_overrun();
-                    continue;
-                }
-                Some(libc::EINTR) => continue,
-                // EAGAIN: drained. Anything else ends the burst too; the
-                // socket stays registered and is polled again.
-                _ => return,
-            },
+            Err(err) if read_on(entry, builder, &err) => continue,
+            Err(_) => return,
         };
 
         for (i, datagram) in datagrams[..count].iter().enumerate() {
@@ -952,16 +933,44 @@ fn read_many(socket: &NlSocket, entry: &Entry, builder: &mut BatchBuilder) {
                 builder.spare().copy_within(from..from + len, 0);
             }
 
-            entry.stats.datagrams.fetch_add(1, Ordering::Relaxed);
-            if datagram.port != 0 && !entry.options.accept_userspace {
-                entry.stats.dropped.fetch_add(1, Ordering::Relaxed);
-                continue;
+            if counted(entry, datagram) {
+                builder.push_datagram(datagram);
             }
-            if datagram.truncated {
-                entry.stats.truncated.fetch_add(1, Ordering::Relaxed);
-            }
-            builder.push_datagram(datagram);
         }
+    }
+}
+
+/// Counts a received datagram; false when it is dropped, for coming from
+/// a userspace port the registration does not accept.
+fn counted(entry: &Entry, datagram: &Datagram) -> bool {
+    entry.stats.datagrams.fetch_add(1, Ordering::Relaxed);
+    if datagram.port != 0 && !entry.options.accept_userspace {
+        entry.stats.dropped.fetch_add(1, Ordering::Relaxed);
+        return false;
+    }
+    if datagram.truncated {
+        entry.stats.truncated.fetch_add(1, Ordering::Relaxed);
+    }
+    true
+}
+
+/// Records what a failed receive means; true when reading goes on (an
+/// overrun, recorded, or a signal). EAGAIN means drained; anything else
+/// ends the burst too, and the socket stays registered to be polled
+/// again.
+fn read_on(
+    entry: &Entry,
+    builder: &mut BatchBuilder,
+    err: &std::io::Error,
+) -> bool {
+    match err.raw_os_error() {
+        Some(libc::ENOBUFS) => {
+            entry.stats.overruns.fetch_add(1, Ordering::Relaxed);
+            builder.push_overrun();
+            true
+        }
+        Some(libc::EINTR) => true,
+        _ => false,
     }
 }
 

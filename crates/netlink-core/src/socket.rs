@@ -135,12 +135,7 @@ impl NlSocket {
         };
         let mut control = [0u64; 8];
         let mut msg: libc::msghdr = unsafe { mem::zeroed() };
-        msg.msg_name = &mut addr as *mut libc::sockaddr_nl as *mut _;
-        msg.msg_namelen = mem::size_of::<libc::sockaddr_nl>() as u32;
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control.as_mut_ptr() as *mut libc::c_void;
-        msg.msg_controllen = mem::size_of_val(&control);
+        point(&mut msg, &mut addr, &mut iov, &mut control);
 
         let flags = libc::MSG_TRUNC | libc::MSG_DONTWAIT;
         let n = unsafe { libc::recvmsg(self.fd(), &mut msg, flags) };
@@ -197,12 +192,7 @@ impl NlSocket {
                 iov_len: len,
             };
             let msg = &mut msgs[i].msg_hdr;
-            msg.msg_name = &mut addrs[i] as *mut libc::sockaddr_nl as *mut _;
-            msg.msg_namelen = mem::size_of::<libc::sockaddr_nl>() as u32;
-            msg.msg_iov = &mut iovs[i];
-            msg.msg_iovlen = 1;
-            msg.msg_control = controls[i].as_mut_ptr() as *mut libc::c_void;
-            msg.msg_controllen = mem::size_of_val(&controls[i]);
+            point(msg, &mut addrs[i], &mut iovs[i], &mut controls[i]);
         }
 
         let flags = libc::MSG_TRUNC | libc::MSG_DONTWAIT;
@@ -234,6 +224,22 @@ impl NlSocket {
         }
         Ok(n as usize)
     }
+}
+
+/// Points `msg` at the sender's address, one buffer and the control
+/// space a receive fills in.
+fn point(
+    msg: &mut libc::msghdr,
+    addr: &mut libc::sockaddr_nl,
+    iov: &mut libc::iovec,
+    control: &mut [u64; 8],
+) {
+    msg.msg_name = addr as *mut libc::sockaddr_nl as *mut _;
+    msg.msg_namelen = mem::size_of::<libc::sockaddr_nl>() as u32;
+    msg.msg_iov = iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr() as *mut libc::c_void;
+    msg.msg_controllen = mem::size_of_val(control);
 }
 
 /// Where slot `i` of `recv_many` begins in a buffer of `len` bytes, and
