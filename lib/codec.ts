@@ -56,8 +56,10 @@ function checkField(
 /**
  * Encodes one message into a new Buffer: the header with `nlmsg_len` set to
  * 16 plus the payload length (the given `header.length` is ignored, and
- * `m` is not changed), then the payload, then zero padding to 4 bytes.
- * Throws a TypeError or RangeError naming the bad field.
+ * `m` is not changed), then the payload, then zero padding to 4 bytes. A
+ * small Buffer is carved from Node.js's shared pool, as
+ * `Buffer.allocUnsafe` does. Throws a TypeError or RangeError naming the
+ * bad field.
  */
 export function marshalMessage(m: Message | MessageLike): Buffer {
   if (m === null || typeof m !== 'object') {
@@ -80,22 +82,57 @@ export function marshalMessage(m: Message | MessageLike): Buffer {
     throw rangeError(`data too long for a message: ${data?.length} bytes`)
   }
 
-  const out = Buffer.alloc(align(length))
-  if (HOST_BIG_ENDIAN) {
-    out.writeUInt32BE(length, 0)
-    out.writeUInt16BE(header.type, 4)
-    out.writeUInt16BE(header.flags, 6)
-    out.writeUInt32BE(header.sequence, 8)
-    out.writeUInt32BE(header.pid, 12)
-  } else {
-    out.writeUInt32LE(length, 0)
-    out.writeUInt16LE(header.type, 4)
-    out.writeUInt16LE(header.flags, 6)
-    out.writeUInt32LE(header.sequence, 8)
-    out.writeUInt32LE(header.pid, 12)
-  }
+  return encodeMessage(header, data)
+}
+
+/**
+ * `marshalMessage` without its checks, for messages whose every field was
+ * checked already: the header's type and flags are 16-bit integers, its
+ * sequence and pid 32-bit ones, and the message fits in `nlmsg_len`.
+ */
+export function encodeMessage(
+  header: MessageLike['header'],
+  data: Uint8Array | undefined,
+): Buffer {
+  // Small Buffers come from Node.js's shared pool: a request then costs
+  // no backing store of its own. Only the padding needs zeroing.
+  const length = HEADER_LENGTH + (data === undefined ? 0 : data.length)
+  const size = align(length)
+  const out = Buffer.allocUnsafe(size)
+  if (size > length) out.fill(0, length, size)
+  put32(out, 0, length)
+  put16(out, 4, header.type)
+  put16(out, 6, header.flags)
+  put32(out, 8, header.sequence)
+  put32(out, 12, header.pid)
   if (data !== undefined) out.set(data, HEADER_LENGTH)
   return out
+}
+
+/** Writes a 32-bit integer in host order, unchecked. */
+function put32(out: Buffer, at: number, value: number): void {
+  if (HOST_BIG_ENDIAN) {
+    out[at] = value >>> 24
+    out[at + 1] = value >>> 16
+    out[at + 2] = value >>> 8
+    out[at + 3] = value
+  } else {
+    out[at] = value
+    out[at + 1] = value >>> 8
+    out[at + 2] = value >>> 16
+    out[at + 3] = value >>> 24
+  }
+}
+
+/** Writes a 16-bit integer in host order, unchecked. */
+function put16(out: Buffer, at: number, value: number): void {
+  if (HOST_BIG_ENDIAN) {
+    out[at] = value >>> 8
+    out[at + 1] = value
+  } else {
+    out[at] = value
+    out[at + 1] = value >>> 8
+  }
 }
 
 function readHeader(buf: Buffer, at: number): Header {

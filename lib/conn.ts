@@ -9,6 +9,7 @@ import {
   type ExtAckJs,
   type OpenOptions,
 } from '../binding'
+import { ReplyArena } from './arena'
 import { BatchMessage, Field, Kind, RECORD_LEN } from './batch'
 import { ConnOption, Family, HeaderFlags, HeaderType } from './constants'
 import { debugEnabled, logReceived, logSent } from './debug'
@@ -16,7 +17,7 @@ import { NetlinkError, type ExtendedAck } from './errors'
 import { HEADER_LENGTH, type Header, type Message } from './message'
 import type { MessageInit } from './message'
 import { callNative } from './native'
-import { marshalMessage } from './codec'
+import { encodeMessage } from './codec'
 import { ReceiveQueue } from './receive'
 import * as check from './validate'
 
@@ -119,7 +120,9 @@ export type Transport = Omit<
   sendThenReadInto?(
     datagram: Buffer,
     data: Buffer,
+    dataAt: number,
     records: Uint32Array,
+    recordsAt: number,
   ): number | BatchJs
 }
 
@@ -365,12 +368,8 @@ export class Conn {
    * messages as `messages` when the kernel flags the dump inconsistent
    * (`NLM_F_DUMP_INTR`); with `EBADF` when the Conn closes first.
    */
-  execute(
-    m: MessageInit,
-    opts: { signal?: AbortSignal } = {},
-  ): Promise<Message[]> {
-    const options = check.optionalObject('options', opts)
-    const signal = check.optionalSignal('options.signal', options.signal)
+  execute(m: MessageInit, opts?: { signal?: AbortSignal }): Promise<Message[]> {
+    const signal = opts === undefined ? undefined : optionalSignal(opts)
     const message = this.#prepare('message', m)
     const sequence = message.header.sequence
     if (this.#pending.has(sequence)) {
@@ -473,11 +472,10 @@ export class Conn {
    * dump. Several iterators share one stream: each message goes to one of
    * them. Throws `EBADF` once the Conn is closed.
    */
-  receive(
-    opts: { signal?: AbortSignal } = {},
-  ): AsyncIterableIterator<ReceivedMessage> {
-    const options = check.optionalObject('options', opts)
-    const signal = check.optionalSignal('options.signal', options.signal)
+  receive(opts?: {
+    signal?: AbortSignal
+  }): AsyncIterableIterator<ReceivedMessage> {
+    const signal = optionalSignal(opts)
     let done = false
 
     const iterator: AsyncIterableIterator<ReceivedMessage> = {
@@ -705,8 +703,8 @@ export class Conn {
   #transmit(op: string, messages: Message[], mode = Mode.Send): boolean {
     const datagram =
       messages.length === 1
-        ? marshalMessage(messages[0])
-        : Buffer.concat(messages.map(marshalMessage))
+        ? encode(messages[0])
+        : Buffer.concat(messages.map(encode))
     if (debugEnabled) logSent(this.#family, messages)
 
     const native = this.#native
@@ -1143,37 +1141,33 @@ function settled(
   return Promise.resolve({ done: false, value: item })
 }
 
-/**
- * Scratch memory `sendThenReadInto` copies a reply into, shared by the
- * Conns of this thread: what it holds is copied out before the next call.
- */
-const SCRATCH_DATA = Buffer.alloc(64 << 10)
-const SCRATCH_RECORDS = new Uint32Array(RECORD_LEN * 256)
-const NO_ACKS: ExtAckJs[] = []
+/** The signal of an `options` argument that may hold one. */
+function optionalSignal(opts: unknown): AbortSignal | undefined {
+  const options = check.optionalObject('options', opts)
+  return check.optionalSignal('options.signal', options.signal)
+}
+
+/** Encodes a message `#prepare` made, whose fields are checked. */
+function encode(message: Message): Buffer {
+  return encodeMessage(message.header, message.data)
+}
+
+/** Where replies read at once go, for the Conns of this thread. */
+const arena = new ReplyArena()
 
 /**
  * Sends `datagram` and returns what the kernel already answered, or null.
- * A reply copied into the scratch memory is copied out into a Buffer of
- * its own: Node.js carves small ones from a shared pool, so a request
- * answered at once allocates next to nothing natively.
+ * A reply is written into the arena and handed out from there.
  */
 function readAtOnce(native: Transport, datagram: Buffer): BatchJs | null {
   const into = native.sendThenReadInto
   if (into === undefined) return native.sendThenRead?.(datagram) ?? null
 
-  const got = into.call(native, datagram, SCRATCH_DATA, SCRATCH_RECORDS)
+  arena.prepare()
+  const { data, dataAt, records, recordsAt } = arena
+  const got = into.call(native, datagram, data, dataAt, records, recordsAt)
   if (typeof got !== 'number') return got
-  if (got === 0) return null
-
-  let end = 0
-  for (let at = 0; at < got; at += RECORD_LEN) {
-    const stop =
-      SCRATCH_RECORDS[at + Field.Offset] + SCRATCH_RECORDS[at + Field.Length]
-    if (stop > end) end = stop
-  }
-  const data = Buffer.allocUnsafe(end)
-  SCRATCH_DATA.copy(data, 0, 0, end)
-  return { data, records: SCRATCH_RECORDS.slice(0, got), extAcks: NO_ACKS }
+  return got === 0 ? null : arena.claim(got)
 }
 
 /**

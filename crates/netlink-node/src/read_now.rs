@@ -1,8 +1,8 @@
 //! `sendThenReadInto`: `sendThenRead` without a batch of its own. What
-//! arrives is copied into scratch memory the caller owns and reuses, so a
-//! request answered inside `sendmsg` costs no allocation here and no
-//! external buffers there: JavaScript copies the few bytes out into
-//! memory of its own before it calls again.
+//! arrives is copied into memory the caller owns, after what earlier calls
+//! wrote there, so a request answered inside `sendmsg` costs no allocation
+//! here and no external buffers there: JavaScript hands out views of what
+//! each call wrote and moves on to fresh memory when it runs short.
 
 use std::cell::RefCell;
 use std::panic::{self, AssertUnwindSafe};
@@ -31,19 +31,28 @@ thread_local! {
 
 #[napi]
 impl NativeConn {
-    /// Sends like `send`, then copies what already arrived into `data` and
-    /// `records` (batch layout) and returns the number of record fields
-    /// written: 0 when nothing was read, which is left to the I/O thread.
-    /// What does not fit, or carries an extended acknowledgement, comes
-    /// back as a batch of its own instead. The scratch memory is written
-    /// again by the next call on this thread.
+    /// Sends like `send`, then copies what already arrived into `data`
+    /// from byte `data_at` and `records` from field `records_at` (batch
+    /// layout, offsets counted from `data_at`) and returns the number of
+    /// record fields written: 0 when nothing was read, which is left to
+    /// the I/O thread. What does not fit, or carries an extended
+    /// acknowledgement, comes back as a batch of its own instead. Nothing
+    /// before the two offsets is written, so the caller can hand out what
+    /// an earlier call wrote there and carry on after it.
     #[napi(catch_unwind)]
     pub fn send_then_read_into(
         &self,
         datagram: BufferSlice,
         mut data: BufferSlice,
+        data_at: u32,
         mut records: Uint32ArraySlice,
+        records_at: u32,
     ) -> napi::Result<Either<u32, BatchJs>> {
+        let records = unsafe { records.as_mut() };
+        let (data_at, records_at) = (data_at as usize, records_at as usize);
+        if data_at > data.len() || records_at > records.len() {
+            return Err(invalid("send_then_read_into offset past the end"));
+        }
         READ_INTO.with(|builder| {
             let mut builder = builder.try_borrow_mut().map_err(|_| {
                 invalid("send_then_read_into re-entered on one thread")
@@ -57,10 +66,10 @@ impl NativeConn {
             }
 
             // What was read is lost to a panic; say so as an overrun.
-            let records = unsafe { records.as_mut() };
             let copied = panic::catch_unwind(AssertUnwindSafe(|| {
                 crate::panic::at(Point::Batch);
-                builder.take_into(&mut data, records)
+                builder
+                    .take_into(&mut data[data_at..], &mut records[records_at..])
             }));
             match copied {
                 Ok(Some((_, fields))) => Ok(Either::A(fields as u32)),
