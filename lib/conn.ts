@@ -162,6 +162,9 @@ const CONFIG_KEYS = [
   'maxQueuedBytes',
 ] as const
 
+/** What microtasks are chained on (`queueMicrotask` costs more). */
+const RESOLVED = Promise.resolve()
+
 const U32 = 0xffffffff
 const U16 = 0xffff
 const MAX_MESSAGE = 64 << 20
@@ -274,6 +277,9 @@ export class Conn {
   #lettingGo = false
   #closed = false
   #early: BatchJs[] = []
+  // Microtasks made once: queueMicrotask makes an async resource a call.
+  #routeEarlyJob = () => this.#routeEarly()
+  #sendQueuedJob = () => this.#sendQueued()
   /** Batches from the I/O thread held back until the event loop turns. */
   #inbox: BatchJs[] = []
   /** A hand-back of the socket to the I/O thread is scheduled. */
@@ -711,7 +717,7 @@ export class Conn {
     if (mode === Mode.Queue && native.enqueue !== undefined) {
       if (this.#closed) throw closedError(op)
       this.#queued.push({ datagram, sequence: messages[0].header.sequence })
-      if (this.#queued.length === 1) queueMicrotask(() => this.#sendQueued())
+      if (this.#queued.length === 1) void RESOLVED.then(this.#sendQueuedJob)
       return false
     }
     // What goes out now must follow what was queued before.
@@ -800,7 +806,7 @@ export class Conn {
    */
   #scheduleEarly(): void {
     if (performance.now() - lastTurn < TURN_MS) {
-      queueMicrotask(() => this.#routeEarly())
+      void RESOLVED.then(this.#routeEarlyJob)
       return
     }
     setImmediate(() => {
