@@ -61,16 +61,24 @@ type Work = Exclude<keyof Run, 'burst'>
 /** Every tool that does `work`, and what each one needs to report. */
 const WORK: [Work, ToolName[], string[]][] = [
   ['routes', ['baseline', 'library', 'npm-netlink'], ['messages', 'seconds']],
+  [
+    'firstRoutes',
+    ['baseline', 'library', 'npm-netlink'],
+    ['messages', 'seconds'],
+  ],
   ['links', ['baseline', 'library', 'npm-netlink'], ['messages', 'seconds']],
   ['typedLinks', ['npm-netlink'], ['messages', 'seconds']],
   ['execute', ['baseline', 'library', 'npm-netlink'], ['seconds']],
   ['inFlight', ['library', 'npm-netlink'], ['seconds']],
   ['listen', ['baseline', 'library', 'npm-netlink'], ['events', 'cpuSeconds']],
 ]
-if (routeModule() !== undefined) WORK[2][1].push('library')
+if (routeModule() !== undefined) {
+  WORK.find(([work]) => work === 'typedLinks')?.[1].push('library')
+}
 
 const JS_FIGURES: Partial<Record<Work, string[]>> = {
-  routes: ['lagMs', 'rssGrowth'],
+  routes: ['lagMs'],
+  firstRoutes: ['lagMs', 'rssGrowth'],
   listen: ['lagMs'],
 }
 

@@ -107,6 +107,7 @@ async function oneRun(
   const burst = routeLines(sizes.burst, `dev veth0 table ${BURST_TABLE}`)
   return {
     routes: await work('routes'),
+    firstRoutes: await work('first-routes'),
     links: await work('links'),
     typedLinks: await work('typed-links'),
     execute: await work('execute', sizes.executes),

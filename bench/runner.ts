@@ -26,6 +26,7 @@ const WORKER = join(__dirname, 'worker.js')
 /** What the baseline binary calls each piece of work. */
 const NATIVE_WORK: Record<string, string | undefined> = {
   routes: 'routes',
+  'first-routes': 'routes',
   links: 'links',
   execute: 'execute',
   listen: 'listen',
