@@ -146,6 +146,8 @@ interface Pending {
   resolve(messages: Message[]): void
   reject(err: unknown): void
   messages: Message[]
+  /** Takes each message instead of `messages`. */
+  each: ((message: Message) => void) | undefined
   acknowledge: boolean
   interrupted: boolean
   cleanup?: () => void
@@ -161,6 +163,9 @@ const CONFIG_KEYS = [
   'raw',
   'maxQueuedBytes',
 ] as const
+
+/** `Conn[eachReply]`: execute handing each reply message to a callback. */
+export const eachReply = Symbol('eachReply')
 
 /** What microtasks are chained on (`queueMicrotask` costs more). */
 const RESOLVED = Promise.resolve()
@@ -376,6 +381,29 @@ export class Conn {
    */
   execute(m: MessageInit, opts?: { signal?: AbortSignal }): Promise<Message[]> {
     const signal = opts === undefined ? undefined : optionalSignal(opts)
+    return this.#execute(m, signal, undefined)
+  }
+
+  /**
+   * `execute` that hands each message of the reply to `each` as it is
+   * routed, instead of gathering them: what `each` does then runs while
+   * the rest of a dump is still being read. Resolves with no messages
+   * when the reply ends. If `each` throws, rejects with what it threw and
+   * drops the rest of the reply. Internal to this package (the rtnetlink
+   * collections decode dumps with it); the symbol is not exported.
+   */
+  [eachReply](m: MessageInit, each: (message: Message) => void): Promise<void> {
+    if (typeof each !== 'function') {
+      throw check.typeError('each must be a function')
+    }
+    return this.#execute(m, undefined, each).then(() => undefined)
+  }
+
+  #execute(
+    m: MessageInit,
+    signal: AbortSignal | undefined,
+    each: ((message: Message) => void) | undefined,
+  ): Promise<Message[]> {
     const message = this.#prepare('message', m)
     const sequence = message.header.sequence
     if (this.#pending.has(sequence)) {
@@ -389,6 +417,7 @@ export class Conn {
         resolve,
         reject,
         messages: [],
+        each,
         acknowledge: (message.header.flags & HeaderFlags.Acknowledge) !== 0,
         interrupted: false,
       }
@@ -992,10 +1021,26 @@ export class Conn {
       return
     }
 
-    pending.messages.push(message)
+    if (pending.each === undefined) pending.messages.push(message)
+    else if (!this.#hand(pending, sequence, message)) return
     if (isTerminal(type, flags) && !pending.acknowledge) {
       this.#settle(sequence)
       pending.resolve(pending.messages)
+    }
+  }
+
+  /**
+   * Hands a message to an `eachReply` caller; false when that threw, and
+   * the execute is then rejected with what it threw.
+   */
+  #hand(pending: Pending, sequence: number, message: Message): boolean {
+    try {
+      ;(pending.each as (message: Message) => void)(message)
+      return true
+    } catch (err) {
+      this.#abandon(sequence)
+      pending.reject(err)
+      return false
     }
   }
 

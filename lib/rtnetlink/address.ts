@@ -196,16 +196,13 @@ export class Addresses extends Collection {
     const family = optionalFamily('filter.family', given.family)
 
     const header = ifaddrmsg(family, 0, 0, 0, index)
-    const replies = await dump(this.conn, RTM_GETADDR, header)
     const want = familyName(family)
-    return replies
-      .filter((m) => m.header.type === RTM_NEWADDR)
-      .map(decodeAddress)
-      .filter(
-        (a) =>
-          (index === 0 || a.index === index) &&
-          (want === undefined || a.family === want),
-      )
+    return dump(this.conn, RTM_GETADDR, header, (m) => {
+      if (m.header.type !== RTM_NEWADDR) return undefined
+      const a = decodeAddress(m)
+      if (index !== 0 && a.index !== index) return undefined
+      return want === undefined || a.family === want ? a : undefined
+    })
   }
 
   /** Adds an address; fails with `EEXIST` if the link has it. */

@@ -125,17 +125,13 @@ export class Links extends Collection {
     if (kind !== undefined) {
       attrs.nested(IFLA_LINKINFO, (e) => e.string(IFLA_INFO_KIND, kind))
     }
-    const replies = await dump(this.conn, RTM_GETLINK, body(0, 0, 0, attrs))
-
-    const links: Link[] = []
-    for (const m of replies) {
-      if (m.header.type !== RTM_NEWLINK) continue
+    return dump(this.conn, RTM_GETLINK, body(0, 0, 0, attrs), (m) => {
+      if (m.header.type !== RTM_NEWLINK) return undefined
       const l = decodeReceivedLink(m)
-      if (kind !== undefined && l.kind !== kind) continue
-      if (master >= 0 && (l.master ?? 0) !== master) continue
-      links.push(l)
-    }
-    return links
+      if (kind !== undefined && l.kind !== kind) return undefined
+      if (master >= 0 && (l.master ?? 0) !== master) return undefined
+      return l
+    })
   }
 
   /** Gets one link by index or name; rejects with `ENODEV` if none. */

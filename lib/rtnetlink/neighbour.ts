@@ -510,18 +510,14 @@ export class Neighbours extends Collection {
     const e = new AttributeEncoder()
     if (index !== undefined) e.uint32(NDA_IFINDEX, index)
     const body = Buffer.concat([header, e.encode()])
-    const messages = await dump(this.conn, RTM_GETNEIGH, body)
-
-    const out: Neighbour[] = []
-    for (const m of messages) {
-      if (m.header.type !== RTM_NEWNEIGH) continue
+    return dump(this.conn, RTM_GETNEIGH, body, (m) => {
+      if (m.header.type !== RTM_NEWNEIGH) return undefined
       const n = decodeNeighbour(m)
-      if (family !== AF_UNSPEC && familyOf(n.family) !== family) continue
-      if (index !== undefined && n.index !== index) continue
-      if (proxy !== n.flags.includes('proxy')) continue
-      out.push(n)
-    }
-    return out
+      const other = family !== AF_UNSPEC && familyOf(n.family) !== family
+      if (other) return undefined
+      if (index !== undefined && n.index !== index) return undefined
+      return proxy === n.flags.includes('proxy') ? n : undefined
+    })
   }
 
   /**

@@ -5,7 +5,7 @@
  * a fixed header, the attributes, and MalformedError for what does not
  * fit.
  */
-import type { Conn } from '../conn'
+import { eachReply, type Conn } from '../conn'
 import { HeaderFlags } from '../constants'
 import { AttributeDecoder } from '../attribute'
 import type { Message } from '../message'
@@ -26,18 +26,35 @@ export const REPLACE = HeaderFlags.Create | HeaderFlags.Replace
 
 /**
  * Dumps the objects of a kind: `type` is the `RTM_GET*` and `body` the
- * fixed header (plus any filter attributes). Resolves with the kernel's
- * messages; rejects with its NetlinkError.
+ * fixed header (plus any filter attributes). Each message goes to `keep`
+ * as it arrives, so decoding runs while the rest of the dump is read;
+ * resolves with what `keep` returned, less the `undefined`s. Rejects with
+ * the kernel's NetlinkError, or with what `keep` threw.
  */
-export function dump(
+export async function dump<T>(
   conn: Conn,
   type: number,
   body: Buffer,
-): Promise<Message[]> {
-  return conn.execute({
+  keep: (message: Message) => T | undefined,
+): Promise<T[]> {
+  const request = {
     header: { type, flags: HeaderFlags.Request | HeaderFlags.Dump },
     data: body,
-  })
+  }
+  const kept: T[] = []
+  const take = (message: Message): void => {
+    const value = keep(message)
+    if (value !== undefined) kept.push(value)
+  }
+
+  // A Conn of this package hands messages over as they come; anything
+  // else that passes for a Conn gets them all at the end.
+  if (typeof conn[eachReply] === 'function') {
+    await conn[eachReply](request, take)
+  } else {
+    for (const message of await conn.execute(request)) take(message)
+  }
+  return kept
 }
 
 /**

@@ -522,25 +522,21 @@ export class Routes extends Collection {
     if (index !== undefined) e.uint32(RTA_OIF, index)
     const body = Buffer.concat([header, e.encode()])
 
-    let messages: Message[]
+    const keep = (m: Message): Route | undefined => {
+      if (m.header.type !== RTM_NEWROUTE) return undefined
+      if (m.data.length >= RTMSG && !familyName(m.data[0])) return undefined
+      const r = decodeRoute(m)
+      const other = given.family !== undefined && r.family !== given.family
+      if (other) return undefined
+      if (table !== undefined && r.table !== table) return undefined
+      return index === undefined || usesLink(r, index) ? r : undefined
+    }
     try {
-      messages = await dump(this.conn, RTM_GETROUTE, body)
+      return await dump(this.conn, RTM_GETROUTE, body, keep)
     } catch (err) {
       if (table !== undefined && isENOENT(err)) return []
       throw err
     }
-
-    const routes: Route[] = []
-    for (const m of messages) {
-      if (m.header.type !== RTM_NEWROUTE) continue
-      if (m.data.length >= RTMSG && !familyName(m.data[0])) continue
-      const r = decodeRoute(m)
-      if (given.family !== undefined && r.family !== given.family) continue
-      if (table !== undefined && r.table !== table) continue
-      if (index !== undefined && !usesLink(r, index)) continue
-      routes.push(r)
-    }
-    return routes
   }
 
   /**

@@ -358,17 +358,13 @@ export class Rules extends Collection {
     // Strict checking: a zero header but for the family, no attributes.
     const header = Buffer.alloc(FIB_RULE_HDR)
     header[0] = family
-    const messages = await dump(this.conn, RTM_GETRULE, header)
-
-    const rules: Rule[] = []
-    for (const m of messages) {
-      if (m.header.type !== RTM_NEWRULE) continue
+    return dump(this.conn, RTM_GETRULE, header, (m) => {
+      if (m.header.type !== RTM_NEWRULE) return undefined
       const known = familyName(m.data[0]) !== undefined
-      if (m.data.length >= FIB_RULE_HDR && !known) continue
-      if (family !== AF_UNSPEC && m.data[0] !== family) continue
-      rules.push(decodeRule(m))
-    }
-    return rules
+      if (m.data.length >= FIB_RULE_HDR && !known) return undefined
+      if (family !== AF_UNSPEC && m.data[0] !== family) return undefined
+      return decodeRule(m)
+    })
   }
 
   /**
