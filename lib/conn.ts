@@ -175,7 +175,7 @@ const U16 = 0xffff
 const MAX_MESSAGE = 64 << 20
 const MAX_DISCARDING = 4096
 /** Milliseconds of routing batches before the event loop gets a turn. */
-const SLICE_MS = 2
+const SLICE_MS = 1
 /** A pause between batches that shows the event loop turned. */
 const SLICE_GAP_MS = 0.25
 /**
