@@ -15,13 +15,22 @@ const RECORD_ROOM = 16 * RECORD_LEN
 const NO_ACKS: ExtAckJs[] = []
 
 /**
+ * A batch of replies read at once: records `from` to `to` of `records`,
+ * whose offsets count from the start of `data`.
+ */
+export interface EarlyBatch extends BatchJs {
+  from: number
+  to: number
+}
+
+/**
  * Memory that `sendThenReadInto` writes replies into, after what earlier
- * calls wrote. The part a reply took is handed out as views and the next
- * call writes after it; when the room left runs short, fresh memory is
- * taken and the old stays with the views that hold it. So a reply read at
- * once costs two views, no copy and no allocation of its own, and nothing
- * handed out is ever written again. Used from one thread, one call at a
- * time.
+ * calls wrote. A reply is handed out as the range of records it took, in
+ * the arena's own arrays, and the next call writes after it; when the
+ * room left runs short, fresh memory is taken and the old stays with the
+ * messages that hold it. So a reply read at once costs no copy, no view
+ * and no allocation of its own, and nothing handed out is ever written
+ * again. Used from one thread, one call at a time.
  */
 export class ReplyArena {
   data = Buffer.allocUnsafeSlow(DATA_BYTES)
@@ -42,23 +51,36 @@ export class ReplyArena {
   }
 
   /** Hands out the `fields` record fields the call wrote, and their data. */
-  claim(fields: number): BatchJs {
+  claim(fields: number): EarlyBatch {
     const records = this.records
-    const first = this.recordsAt
-    let end = 0
-    for (let at = first; at < first + fields; at += RECORD_LEN) {
+    const from = this.recordsAt
+    const to = from + fields
+    let end = this.dataAt
+    for (let at = from; at < to; at += RECORD_LEN) {
       const stop = records[at + Field.Offset] + records[at + Field.Length]
       if (stop > end) end = stop
     }
-    const start = this.dataAt
-    const data = this.data.subarray(start, start + end)
     // The next reply starts 8-aligned, as the binding's batches do.
-    this.dataAt = Math.min(this.data.length, (start + end + 7) & ~7)
-    this.recordsAt = first + fields
-    return {
-      data,
-      records: records.subarray(first, first + fields),
-      extAcks: NO_ACKS,
-    }
+    this.dataAt = Math.min(this.data.length, (end + 7) & ~7)
+    this.recordsAt = to
+    return { data: this.data, records, extAcks: NO_ACKS, from, to }
   }
+}
+
+/** A whole batch as an `EarlyBatch`. */
+export function wholeBatch(batch: BatchJs): EarlyBatch {
+  return {
+    data: batch.data,
+    records: batch.records,
+    extAcks: batch.extAcks,
+    from: 0,
+    to: batch.records.length,
+  }
+}
+
+/** An `EarlyBatch` as a batch of its records alone, for the inbox. */
+export function ownBatch(batch: EarlyBatch): BatchJs {
+  const { data, records, extAcks, from, to } = batch
+  if (from === 0 && to === records.length) return batch
+  return { data, records: records.subarray(from, to), extAcks }
 }

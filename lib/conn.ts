@@ -9,7 +9,7 @@ import {
   type ExtAckJs,
   type OpenOptions,
 } from '../binding'
-import { ReplyArena } from './arena'
+import { ReplyArena, ownBatch, wholeBatch, type EarlyBatch } from './arena'
 import { BatchMessage, Field, Kind, RECORD_LEN } from './batch'
 import { ConnOption, Family, HeaderFlags, HeaderType } from './constants'
 import { debugEnabled, logReceived, logSent } from './debug'
@@ -281,7 +281,7 @@ export class Conn {
   #held = false
   #lettingGo = false
   #closed = false
-  #early: BatchJs[] = []
+  #early: EarlyBatch[] = []
   // Microtasks made once: queueMicrotask makes an async resource a call.
   #routeEarlyJob = () => this.#routeEarly()
   #sendQueuedJob = () => this.#sendQueued()
@@ -763,7 +763,7 @@ export class Conn {
     this.#watchLater()
     if (this.#inbox.length > 0) {
       // Read after every batch held back: it goes after them.
-      this.#inbox.push(batch)
+      this.#inbox.push(ownBatch(batch))
       return true
     }
     this.#early.push(batch)
@@ -848,8 +848,8 @@ export class Conn {
   #routeEarly(): void {
     const early = this.#early
     this.#early = []
-    if (this.#inbox.length > 0) this.#inbox.push(...early)
-    else for (const b of early) this.#onBatch(b.data, b.records, b.extAcks)
+    if (this.#inbox.length > 0) this.#inbox.push(...early.map(ownBatch))
+    else for (const b of early) this.#onEarly(b)
   }
 
   #call<T>(op: string, work: () => T): T {
@@ -878,7 +878,8 @@ export class Conn {
     // Batches read at once came before this one.
     const early = this.#early
     this.#early = []
-    this.#inbox.push(...early, { data, records: rest, extAcks: acks })
+    const own = early.map(ownBatch)
+    this.#inbox.push(...own, { data, records: rest, extAcks: acks })
     if (this.#inbox.length === 1 + early.length) {
       setImmediate(() => this.#drainInbox())
     }
@@ -925,11 +926,28 @@ export class Conn {
     return at === 0 ? records : records.subarray(at)
   }
 
-  #onBatch(data: Buffer, records: Uint32Array, acks: ExtAckJs[]): void {
+  #onEarly(batch: EarlyBatch): void {
+    this.#onBatch(
+      batch.data,
+      batch.records,
+      batch.extAcks,
+      batch.from,
+      batch.to,
+    )
+  }
+
+  /** Routes records `from` to `to` of a batch (all of it by default). */
+  #onBatch(
+    data: Buffer,
+    records: Uint32Array,
+    acks: ExtAckJs[],
+    from = 0,
+    to = records.length,
+  ): void {
     if (this.#closed) return
     if (this.#early.length > 0) this.#routeEarly()
 
-    for (let at = 0; at < records.length; at += RECORD_LEN) {
+    for (let at = from; at < to; at += RECORD_LEN) {
       switch (records[at + Field.Kind] & 0xff) {
         case Kind.Message:
           this.#onMessage(data, records, at, acks)
@@ -1210,14 +1228,17 @@ const arena = new ReplyArena()
  * Sends `datagram` and returns what the kernel already answered, or null.
  * A reply is written into the arena and handed out from there.
  */
-function readAtOnce(native: Transport, datagram: Buffer): BatchJs | null {
+function readAtOnce(native: Transport, datagram: Buffer): EarlyBatch | null {
   const into = native.sendThenReadInto
-  if (into === undefined) return native.sendThenRead?.(datagram) ?? null
+  if (into === undefined) {
+    const batch = native.sendThenRead?.(datagram) ?? null
+    return batch === null ? null : wholeBatch(batch)
+  }
 
   arena.prepare()
   const { data, dataAt, records, recordsAt } = arena
   const got = into.call(native, datagram, data, dataAt, records, recordsAt)
-  if (typeof got !== 'number') return got
+  if (typeof got !== 'number') return wholeBatch(got)
   return got === 0 ? null : arena.claim(got)
 }
 

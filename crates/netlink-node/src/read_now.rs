@@ -9,7 +9,7 @@ use std::panic::{self, AssertUnwindSafe};
 
 use napi::bindgen_prelude::{BufferSlice, Either, Uint32ArraySlice};
 use napi_derive::napi;
-use netlink_core::batch::BatchBuilder;
+use netlink_core::batch::{field, BatchBuilder, RECORD_LEN};
 use netlink_core::reactor;
 
 use crate::batch::{self, BatchJs};
@@ -33,8 +33,8 @@ thread_local! {
 impl NativeConn {
     /// Sends like `send`, then copies what already arrived into `data`
     /// from byte `data_at` and `records` from field `records_at` (batch
-    /// layout, offsets counted from `data_at`) and returns the number of
-    /// record fields written: 0 when nothing was read, which is left to
+    /// layout, offsets counted from the start of `data`) and returns the
+    /// number of record fields written: 0 when nothing was read, which is left to
     /// the I/O thread. What does not fit, or carries an extended
     /// acknowledgement, comes back as a batch of its own instead. Nothing
     /// before the two offsets is written, so the caller can hand out what
@@ -72,7 +72,13 @@ impl NativeConn {
                     .take_into(&mut data[data_at..], &mut records[records_at..])
             }));
             match copied {
-                Ok(Some((_, fields))) => Ok(Either::A(fields as u32)),
+                Ok(Some((_, fields))) => {
+                    let written = &mut records[records_at..records_at + fields];
+                    for record in written.chunks_exact_mut(RECORD_LEN) {
+                        record[field::OFFSET] += data_at as u32;
+                    }
+                    Ok(Either::A(fields as u32))
+                }
                 Ok(None) => {
                     Ok(Either::B(batch::to_object_or_overrun(builder.take())))
                 }
