@@ -18,6 +18,7 @@ use netlink_core::socket::{NlSocket, SocketConfig};
 
 use crate::batch::{self, BatchArgs, BatchJs};
 use crate::error::{invalid, to_napi};
+use crate::handles;
 use crate::panic::Point;
 
 /// How to open a socket; validated by the caller, checked again here.
@@ -81,6 +82,13 @@ pub struct NativeConn {
     pub(crate) registration: Arc<Registration>,
     function: Arc<BatchFunction>,
     pid: u32,
+    id: u32,
+}
+
+impl Drop for NativeConn {
+    fn drop(&mut self) {
+        handles::forget(self.id, &self.registration);
+    }
 }
 
 #[napi]
@@ -130,10 +138,12 @@ impl NativeConn {
         let registration = Arc::new(registration);
         crate::env::track(&env, &registration)?;
 
+        let id = handles::insert(&registration);
         Ok(NativeConn {
             registration,
             function,
             pid,
+            id,
         })
     }
 
@@ -141,6 +151,13 @@ impl NativeConn {
     #[napi(getter)]
     pub fn pid(&self) -> u32 {
         self.pid
+    }
+
+    /// This socket's number on its JavaScript thread, for the plain
+    /// functions that take one (`sendThenReadInto`); free once closed.
+    #[napi(getter)]
+    pub fn handle(&self) -> u32 {
+        self.id
     }
 
     /// Sends one datagram (one or more messages) to the kernel. While
@@ -288,6 +305,7 @@ impl NativeConn {
             set_function_ref(&env, &self.function, false)?;
         }
         self.registration.close();
+        handles::forget(self.id, &self.registration);
         Ok(())
     }
 

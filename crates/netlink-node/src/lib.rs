@@ -7,6 +7,7 @@ mod buffer;
 mod conn;
 mod env;
 mod error;
+mod handles;
 mod panic;
 mod read_now;
 
