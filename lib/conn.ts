@@ -140,24 +140,8 @@ export type OpenTransport = (
   onBatch: BatchHandler,
 ) => Transport
 
-/**
- * The native socket as a Transport. `sendThenReadInto` is a plain function
- * of the binding taking the socket's handle (a method call costs napi-rs
- * about 200 ns more); it is bound here, once.
- */
-const openNative: OpenTransport = (options, onBatch) => {
-  const native = NativeConn.open(options, onBatch as never)
-  const handle = native.handle
-  return Object.assign(native, {
-    sendThenReadInto: (
-      datagram: Buffer,
-      data: Buffer,
-      dataAt: number,
-      records: Uint32Array,
-      recordsAt: number,
-    ) => sendThenReadInto(handle, datagram, data, dataAt, records, recordsAt),
-  })
-}
+const openNative: OpenTransport = (options, onBatch) =>
+  NativeConn.open(options, onBatch as never)
 
 interface Pending {
   resolve(messages: Message[]): void
@@ -285,6 +269,7 @@ export class Conn {
   readonly pid: number
 
   #native: Transport
+  #readInto: ReadInto | undefined
   #family: number
   #sequence: number
   #pending = new Map<number, Pending>()
@@ -380,6 +365,7 @@ export class Conn {
     // collected, and its native half closes the socket then.
     const onBatch = Conn.#batchHandler(new WeakRef<Conn>(this))
     this.#native = callNative('dial', () => open(options, onBatch))
+    this.#readInto = readerOf(this.#native)
     this.pid = this.#native.pid
     this.#family = family
     this.#sequence = randomInt(1, 0x7fffffff)
@@ -775,7 +761,8 @@ export class Conn {
 
     // Most requests are answered inside sendmsg; reading the reply here
     // spares it the trip through the I/O thread.
-    const batch = this.#call(op, () => readAtOnce(native, datagram))
+    const into = this.#readInto
+    const batch = this.#call(op, () => readAtOnce(native, into, datagram))
     if (batch === null) return false
     this.#watchLater()
     if (this.#inbox.length > 0) {
@@ -1238,6 +1225,29 @@ function encode(message: Message): Buffer {
   return encodeMessage(message.header, message.data)
 }
 
+/** `sendThenReadInto` of one transport. */
+type ReadInto = (
+  datagram: Buffer,
+  data: Buffer,
+  dataAt: number,
+  records: Uint32Array,
+  recordsAt: number,
+) => number | BatchJs
+
+/**
+ * How `transport` reads a reply at once into the arena, if it can. The
+ * binding's is a plain function taking the socket's handle (a method
+ * call costs napi-rs about 200 ns more), bound here once per Conn.
+ */
+function readerOf(transport: Transport): ReadInto | undefined {
+  if (transport instanceof NativeConn) {
+    const handle = transport.handle
+    return (datagram, data, dataAt, records, recordsAt) =>
+      sendThenReadInto(handle, datagram, data, dataAt, records, recordsAt)
+  }
+  return transport.sendThenReadInto?.bind(transport)
+}
+
 /** Where replies read at once go, for the Conns of this thread. */
 const arena = new ReplyArena()
 
@@ -1245,8 +1255,11 @@ const arena = new ReplyArena()
  * Sends `datagram` and returns what the kernel already answered, or null.
  * A reply is written into the arena and handed out from there.
  */
-function readAtOnce(native: Transport, datagram: Buffer): EarlyBatch | null {
-  const into = native.sendThenReadInto
+function readAtOnce(
+  native: Transport,
+  into: ReadInto | undefined,
+  datagram: Buffer,
+): EarlyBatch | null {
   if (into === undefined) {
     const batch = native.sendThenRead?.(datagram) ?? null
     return batch === null ? null : wholeBatch(batch)
@@ -1254,7 +1267,7 @@ function readAtOnce(native: Transport, datagram: Buffer): EarlyBatch | null {
 
   arena.prepare()
   const { data, dataAt, records, recordsAt } = arena
-  const got = into.call(native, datagram, data, dataAt, records, recordsAt)
+  const got = into(datagram, data, dataAt, records, recordsAt)
   if (typeof got !== 'number') return wholeBatch(got)
   return got === 0 ? null : arena.claim(got)
 }
