@@ -284,7 +284,8 @@ export class Conn {
   #lettingGo = false
   #closed = false
   #early: EarlyBatch[] = []
-  // Microtasks made once: queueMicrotask makes an async resource a call.
+  // Microtask callbacks made once (queueMicrotask would make an async
+  // resource and a bound function each call).
   #routeEarlyJob = () => this.#routeEarly()
   #sendQueuedJob = () => this.#sendQueued()
   /** Batches from the I/O thread held back until the event loop turns. */
@@ -393,7 +394,8 @@ export class Conn {
    * the rest of a dump is still being read. Resolves with no messages
    * when the reply ends. If `each` throws, rejects with what it threw and
    * drops the rest of the reply. Internal to this package (the rtnetlink
-   * collections decode dumps with it); the symbol is not exported.
+   * collections decode dumps with it): `index` does not export the
+   * symbol, and it may change without notice.
    */
   [eachReply](m: MessageInit, each: (message: Message) => void): Promise<void> {
     if (typeof each !== 'function') {
