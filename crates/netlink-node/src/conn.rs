@@ -138,7 +138,7 @@ impl NativeConn {
         let registration = Arc::new(registration);
         crate::env::track(&env, &registration)?;
 
-        let id = handles::insert(&registration);
+        let id = handles::insert(&registration).map_err(to_napi)?;
         Ok(NativeConn {
             registration,
             function,
