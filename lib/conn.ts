@@ -165,7 +165,10 @@ const CONFIG_KEYS = [
   'maxQueuedBytes',
 ] as const
 
-/** `Conn[eachReply]`: execute handing each reply message to a callback. */
+/**
+ * `Conn[eachReply]`: execute handing each reply message to a callback.
+ * @internal
+ */
 export const eachReply = Symbol('eachReply')
 
 /** What microtasks are chained on (`queueMicrotask` costs more). */
@@ -396,6 +399,7 @@ export class Conn {
    * drops the rest of the reply. Internal to this package (the rtnetlink
    * collections decode dumps with it): `index` does not export the
    * symbol, and it may change without notice.
+   * @internal
    */
   [eachReply](m: MessageInit, each: (message: Message) => void): Promise<void> {
     if (typeof each !== 'function') {
