@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process'
 import test, { type ExecutionContext } from 'ava'
 import { AttributeEncoder, HeaderFlags, NetlinkError } from '../index'
 import type { Message } from '../lib/message'
-import { writeI32, writeU16, writeU32 } from '../lib/rtnetlink/host-order'
+import { writeI32, writeU16, writeU32 } from '../lib/host-order'
 import {
   RTM_DELNEIGH,
   RTM_GETNEIGH,

@@ -5,7 +5,7 @@
 import test, { type ExecutionContext } from 'ava'
 import { AttributeEncoder, HeaderFlags, NetlinkError } from '../index'
 import type { Message } from '../lib/message'
-import { readU32, writeU16, writeU32 } from '../lib/rtnetlink/host-order'
+import { readU32, writeU16, writeU32 } from '../lib/host-order'
 import {
   RTM_DELROUTE,
   RTM_GETROUTE,

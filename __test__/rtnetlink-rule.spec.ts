@@ -6,7 +6,7 @@
 import test, { type ExecutionContext } from 'ava'
 import { AttributeEncoder, HeaderFlags, NetlinkError } from '../index'
 import type { Message } from '../lib/message'
-import { writeU32 } from '../lib/rtnetlink/host-order'
+import { writeU32 } from '../lib/host-order'
 import {
   RTM_DELRULE,
   RTM_GETRULE,

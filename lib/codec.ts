@@ -1,5 +1,6 @@
 import { endianness } from 'node:os'
 
+import { writeU16, writeU32 } from './host-order'
 import { HEADER_LENGTH, align } from './message'
 import type { Header, Message } from './message'
 import { rangeError, typeError } from './validate'
@@ -100,39 +101,13 @@ export function encodeMessage(
   const size = align(length)
   const out = Buffer.allocUnsafe(size)
   if (size > length) out.fill(0, length, size)
-  put32(out, 0, length)
-  put16(out, 4, header.type)
-  put16(out, 6, header.flags)
-  put32(out, 8, header.sequence)
-  put32(out, 12, header.pid)
+  writeU32(out, length, 0)
+  writeU16(out, header.type, 4)
+  writeU16(out, header.flags, 6)
+  writeU32(out, header.sequence, 8)
+  writeU32(out, header.pid, 12)
   if (data !== undefined) out.set(data, HEADER_LENGTH)
   return out
-}
-
-/** Writes a 32-bit integer in host order, unchecked. */
-function put32(out: Buffer, at: number, value: number): void {
-  if (HOST_BIG_ENDIAN) {
-    out[at] = value >>> 24
-    out[at + 1] = value >>> 16
-    out[at + 2] = value >>> 8
-    out[at + 3] = value
-  } else {
-    out[at] = value
-    out[at + 1] = value >>> 8
-    out[at + 2] = value >>> 16
-    out[at + 3] = value >>> 24
-  }
-}
-
-/** Writes a 16-bit integer in host order, unchecked. */
-function put16(out: Buffer, at: number, value: number): void {
-  if (HOST_BIG_ENDIAN) {
-    out[at] = value >>> 8
-    out[at + 1] = value
-  } else {
-    out[at] = value
-    out[at + 1] = value >>> 8
-  }
 }
 
 function readHeader(buf: Buffer, at: number): Header {

@@ -17,7 +17,7 @@ import {
 } from './ip'
 import { RTM_DELADDR, RTM_GETADDR, RTM_NEWADDR } from './constants'
 import { bitNames, bitsOf, nameOf, numberOf, type BitTable } from './enum'
-import { readU32, writeU32 } from './host-order'
+import { readU32, writeU32 } from '../host-order'
 import { SCOPES } from './route-names'
 import {
   CREATE,

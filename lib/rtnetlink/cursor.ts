@@ -14,7 +14,7 @@ import {
   NLA_F_NET_BYTEORDER,
   NLA_TYPE_MASK,
 } from '../attribute'
-import { readI32, readU16, readU32 } from './host-order'
+import { readI32, readU16, readU32 } from '../host-order'
 
 /** Size of `nlattr`, the length and type before every value. */
 const NLA_HDRLEN = 4

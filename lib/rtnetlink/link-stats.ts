@@ -4,7 +4,7 @@
  * the struct is read by its length: a field the kernel did not send is
  * left out, and fields it sends beyond these are ignored.
  */
-import { readU32, readU64 } from './host-order'
+import { readU32, readU64 } from '../host-order'
 
 /** Link counters, all bigint. Fields the kernel did not send are absent. */
 export interface LinkStats {

@@ -19,7 +19,7 @@ import {
   valueEnd,
 } from './cursor'
 import { bitNames, type BitTable } from './enum'
-import { readI32, readU16, readU32 } from './host-order'
+import { readI32, readU16, readU32 } from '../host-order'
 import { formatMACAt } from './ip'
 import { decodeInfo } from './link-info'
 import { decodeStats, type LinkStats } from './link-stats'

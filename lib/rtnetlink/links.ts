@@ -7,7 +7,7 @@ import { closeSync, openSync } from 'node:fs'
 import { AttributeEncoder } from '../attribute'
 import * as check from '../validate'
 import { Collection } from './collection'
-import { writeI32, writeU32 } from './host-order'
+import { writeI32, writeU32 } from '../host-order'
 import { parseMAC } from './ip'
 import {
   IFF_UP,

@@ -12,7 +12,7 @@ import * as check from '../validate'
 import { Collection } from './collection'
 import { RTM_DELNEIGH, RTM_GETNEIGH, RTM_NEWNEIGH } from './constants'
 import { bitNames, bitsOf, type BitTable } from './enum'
-import { readI32, readU16, readU32, writeI32, writeU16 } from './host-order'
+import { readI32, readU16, readU32, writeI32, writeU16 } from '../host-order'
 import {
   AF_BRIDGE,
   AF_INET,

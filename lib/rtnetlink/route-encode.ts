@@ -7,7 +7,7 @@ import { AttributeEncoder } from '../attribute'
 import * as check from '../validate'
 import { U32, optionalU32 } from './arguments'
 import { bitsOf, numberOf } from './enum'
-import { writeI32, writeU16, writeU32 } from './host-order'
+import { writeI32, writeU16, writeU32 } from '../host-order'
 import {
   AF_INET,
   familyNumber,

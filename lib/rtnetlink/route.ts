@@ -12,7 +12,7 @@ import { U32, optionalU32 } from './arguments'
 import { Collection } from './collection'
 import { RTM_DELROUTE, RTM_GETROUTE, RTM_NEWROUTE } from './constants'
 import { bitNames, nameOf, numberOf } from './enum'
-import { readU16, readU32, writeU32 } from './host-order'
+import { readU16, readU32, writeU32 } from '../host-order'
 import {
   AF_INET,
   AF_INET6,

@@ -10,7 +10,7 @@ import { U32, optionalU32 } from './arguments'
 import { Collection } from './collection'
 import { RTM_DELRULE, RTM_GETRULE, RTM_NEWRULE } from './constants'
 import { bitNames, bitsOf, nameOf, numberOf, type BitTable } from './enum'
-import { readU32, writeU32 } from './host-order'
+import { readU32, writeU32 } from '../host-order'
 import {
   AF_INET,
   AF_UNSPEC,

@@ -1,8 +1,8 @@
 /**
- * Integers of the fixed headers rtnetlink puts before its attributes
- * (`ifinfomsg`, `ifaddrmsg`, `rtmsg`, `ndmsg`, `fib_rule_hdr`) and of the
- * structs in its attributes (cache info, link counters): they are in the
- * host's byte order.
+ * Integers in the host's byte order: the netlink message header, the
+ * fixed headers families put before their attributes (`ifinfomsg`,
+ * `rtmsg`, `ndmsg` and the rest) and the structs in attributes (cache
+ * info, link counters).
  */
 import { endianness } from 'node:os'
 
