@@ -1,8 +1,9 @@
 /**
- * Requests made while others are in flight: the I/O thread sends them,
- * in the order they were made, and dumps take their turn.
+ * Requests made while others are in flight: gathered until the turn's
+ * microtasks run, sent in the order they were made, their replies read
+ * at once; and dumps take their turn.
  */
-import type { ReceivedMessage } from '../index'
+import { HeaderFlags, type ReceivedMessage } from '../index'
 import { dialIn } from './helpers/conn'
 import { ipBatch, kernelTest, uniqueName } from './helpers/netns'
 import {
@@ -87,8 +88,8 @@ kernelTest(
     const conn = dialIn(t, ns)
     const name = uniqueName('nlt')
 
-    // The second execute is queued for the I/O thread behind the first;
-    // the dump sent after it must see the bridge it creates.
+    // The second execute is queued behind the first; the dump sent
+    // after it must see the bridge it creates.
     const lone = conn.execute(getLink(1))
     const created = conn.execute(newLink(name, 'bridge'))
     const sent = await conn.send(getLinkDump())
@@ -104,23 +105,42 @@ kernelTest(
   },
 )
 
+kernelTest('close rejects executes still queued', async (t, ns) => {
+  const conn = dialIn(t, ns)
+
+  // The first is sent at once; the others wait in this turn's queue,
+  // some sent when microtasks run, the rest still queued at close.
+  const early = Array.from({ length: 50 }, () => conn.execute(getLink(1)))
+  await Promise.resolve()
+  const late = Array.from({ length: 50 }, () => conn.execute(getLink(1)))
+  await conn.close()
+
+  const results = await Promise.allSettled([...early, ...late])
+  for (const r of results) {
+    if (r.status === 'rejected') t.is(r.reason.code, 'EBADF')
+  }
+  t.true(results.some((r) => r.status === 'rejected'))
+})
+
 kernelTest(
-  'close rejects executes queued for the I/O thread',
+  'gathered requests that ask for acknowledgements get reply and ack each',
   async (t, ns) => {
     const conn = dialIn(t, ns)
+    const flags = HeaderFlags.Acknowledge
 
-    // The first is sent at once; the others wait for the I/O thread,
-    // some in this turn's queue, some already handed over.
-    const early = Array.from({ length: 50 }, () => conn.execute(getLink(1)))
-    await Promise.resolve()
-    const late = Array.from({ length: 50 }, () => conn.execute(getLink(1)))
-    await conn.close()
+    // Sixty-four requests go out in two datagrams of thirty-two, each
+    // answered with sixty-four datagrams read at once.
+    const replies = await Promise.all(
+      Array.from({ length: 64 }, () => conn.execute(getLink(1, flags))),
+    )
 
-    const results = await Promise.allSettled([...early, ...late])
-    for (const r of results) {
-      if (r.status === 'rejected') t.is(r.reason.code, 'EBADF')
+    const sequences = new Set<number>()
+    for (const messages of replies) {
+      t.is(messages.length, 1)
+      t.is(parseLink(messages[0]).index, 1)
+      sequences.add(messages[0].header.sequence)
     }
-    t.true(results.some((r) => r.status === 'rejected'))
+    t.is(sequences.size, 64)
   },
 )
 

@@ -113,8 +113,6 @@ export type Transport = Omit<
   'pid' | 'handle' | 'sendThenRead' | 'watch' | 'enqueue'
 > & {
   readonly pid: number
-  /** Sends from the I/O thread; without it, requests go out at once. */
-  enqueue?(datagram: Buffer): void
   /** Needed by a transport with `sendThenRead` or `sendThenReadInto`. */
   watch?(): void
   sendThenRead?(datagram: Buffer): BatchJs | null
@@ -217,14 +215,13 @@ function headerField(
 }
 
 /**
- * Bytes of queued requests gathered into one datagram at most. The I/O
- * thread hands over the replies to each datagram before it sends the
- * next, so that this thread routes replies while the kernel answers the
- * requests after them: a few dozen small requests a datagram.
+ * Bytes of queued requests gathered into one datagram at most: a few
+ * dozen small requests, whose replies fit what one `sendThenReadInto`
+ * reads at once.
  */
 const QUEUE_DATAGRAM = 1 << 10
 
-/** A request waiting to be handed to the I/O thread. */
+/** A request waiting for the end of the turn to be sent. */
 interface Queued {
   datagram: Buffer
   sequence: number
@@ -236,7 +233,10 @@ const enum Mode {
   Send,
   /** Send, then read what already arrived on this thread. */
   Read,
-  /** Hand the datagram to the I/O thread to send. */
+  /**
+   * Gather with the other requests of this turn; they go out together,
+   * read as `Read` reads, when microtasks run.
+   */
   Queue,
 }
 
@@ -458,8 +458,10 @@ export class Conn {
   /** Sends the request of a pending execute. */
   #start(message: Message): void {
     // A lone request is sent and, most often, answered right here; with
-    // others in flight, the I/O thread sends it, doing the kernel's work
-    // for it while this thread routes the replies.
+    // others in flight, it goes out with the rest of this turn's, which
+    // the kernel answers in one sendmsg, and those replies are read here
+    // too: handing requests to the I/O thread cost more in wake-ups
+    // than it gained in parallel work.
     const mode = this.#pending.size > 1 ? Mode.Queue : Mode.Read
     let readAtOnce = false
     try {
@@ -752,7 +754,7 @@ export class Conn {
     if (debugEnabled) logSent(this.#family, messages)
 
     const native = this.#native
-    if (mode === Mode.Queue && native.enqueue !== undefined) {
+    if (mode === Mode.Queue && native.sendThenRead !== undefined) {
       if (this.#closed) throw closedError(op)
       this.#queued.push({ datagram, sequence: messages[0].header.sequence })
       if (this.#queued.length === 1) void RESOLVED.then(this.#sendQueuedJob)
@@ -760,6 +762,15 @@ export class Conn {
     }
     // What goes out now must follow what was queued before.
     if (this.#queued.length > 0) this.#sendQueued()
+    return this.#sendNow(op, datagram, mode)
+  }
+
+  /**
+   * Sends `datagram`, reading what the kernel answered at once unless
+   * `mode` is `Send`; true when a reply was read and awaits routing.
+   */
+  #sendNow(op: string, datagram: Buffer, mode: Mode): boolean {
+    const native = this.#native
     if (mode === Mode.Send || native.sendThenRead === undefined) {
       this.#call(op, () => native.send(datagram))
       return false
@@ -782,15 +793,15 @@ export class Conn {
   }
 
   /**
-   * Hands the requests queued in this turn to the I/O thread, gathered
-   * into datagrams of up to `QUEUE_DATAGRAM` bytes: the kernel answers
-   * each request of a datagram in turn, in one `sendmsg`. A request that
-   * cannot be handed over fails with the error.
+   * Sends the requests queued in this turn, gathered into datagrams of up
+   * to `QUEUE_DATAGRAM` bytes, and reads what each datagram was answered
+   * with: the kernel answers each request of a datagram in turn, in one
+   * `sendmsg`. A request whose datagram cannot be sent fails with the
+   * error.
    */
   #sendQueued(): void {
     const queued = this.#queued
     this.#queued = []
-    const native = this.#native
     if (this.#closed) return
 
     let start = 0
@@ -814,7 +825,7 @@ export class Conn {
               bytes,
             )
       try {
-        this.#call('execute', () => native.enqueue?.(datagram))
+        this.#sendNow('execute', datagram, Mode.Read)
       } catch (err) {
         for (const q of part) this.#settle(q.sequence)?.reject(err)
       }

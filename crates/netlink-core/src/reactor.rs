@@ -286,7 +286,9 @@ impl Registration {
 
     /// `send_then_read`, leaving what it read recorded in `builder`, for
     /// the caller to take as it likes (`BatchBuilder::take_into`); true
-    /// when anything was read.
+    /// when anything was read. A datagram of several requests is read
+    /// for up to two datagrams a request (a reply and an acknowledgement)
+    /// where that is more than `max_datagrams`.
     pub fn send_then_fill(
         &self,
         datagram: &[u8],
@@ -320,8 +322,8 @@ impl Registration {
             if sent.is_ok() {
                 builder.set_raw(entry.options.raw);
                 let awaited = Awaited::of(datagram);
-                ended =
-                    read_burst(socket, entry, builder, max_datagrams, awaited);
+                let limit = read_limit(datagram, max_datagrams);
+                ended = read_burst(socket, entry, builder, limit, awaited);
             }
 
             // The rest of the reply is the I/O thread's to read.
@@ -981,6 +983,13 @@ fn io_builder() -> BatchBuilder {
     BatchBuilder::new(BATCH_BYTES + extra, false)
 }
 
+/// Datagrams to read at once after sending `datagram`: `max`, or two for
+/// each request it holds (a reply and an acknowledgement), all of which
+/// the kernel answers inside `sendmsg`, where that is more.
+fn read_limit(datagram: &[u8], max: usize) -> usize {
+    max.max(2 * frames(datagram).count())
+}
+
 /// The reply a single request waits for, read from the request itself:
 /// its sequence, and whether it ends with an acknowledgement.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1637,6 +1646,38 @@ mod tests {
             .map(|i| batch.record(i)[field::TYPE_FLAGS] & 0xffff)
             .collect();
         assert_eq!(kinds, [16, NLMSG_ERROR as u32]);
+    }
+
+    #[test]
+    fn gathered_requests_are_read_at_once_past_the_single_limit() {
+        let (registration, _batches, _) = open();
+        let mut builder = BatchBuilder::new(4 * MIN_RECEIVE_SPACE, false);
+        let gathered: Vec<u8> = (0..8)
+            .flat_map(|sequence| {
+                let mut get = request(18, NLM_F_ACK, 20 + sequence);
+                get[20..24].copy_from_slice(&1i32.to_ne_bytes()); // lo
+                get
+            })
+            .collect();
+
+        // Eight replies and eight acknowledgements: four times the limit
+        // a lone request is read with.
+        let batch = registration
+            .send_then_read(&gathered, &mut builder, 4)
+            .unwrap()
+            .expect("the kernel answers inside sendmsg");
+        assert_eq!(batch.len(), 16);
+        let last = batch.record(15);
+        assert_eq!(last[field::TYPE_FLAGS] & 0xffff, NLMSG_ERROR as u32);
+        assert_eq!(last[field::SEQUENCE], 27);
+    }
+
+    #[test]
+    fn the_read_limit_counts_the_requests_of_a_datagram() {
+        let one = request(18, 0, 1);
+        assert_eq!(read_limit(&one, 4), 4);
+        let packed: Vec<u8> = (0..5).flat_map(|s| request(18, 0, s)).collect();
+        assert_eq!(read_limit(&packed, 4), 10);
     }
 
     fn io_threads() -> usize {
