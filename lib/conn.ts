@@ -110,7 +110,7 @@ export interface ConnStats {
  */
 export type Transport = Omit<
   NativeConn,
-  'pid' | 'handle' | 'sendThenRead' | 'watch' | 'enqueue'
+  'pid' | 'handle' | 'sendThenRead' | 'watch'
 > & {
   readonly pid: number
   /** Needed by a transport with `sendThenRead` or `sendThenReadInto`. */

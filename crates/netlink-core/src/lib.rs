@@ -10,7 +10,6 @@ pub mod handover;
 pub mod message;
 pub mod netns;
 pub mod options;
-pub mod outbox;
 pub mod reactor;
 pub mod socket;
 
