@@ -110,7 +110,7 @@ export interface ConnStats {
  */
 export type Transport = Omit<
   NativeConn,
-  'pid' | 'handle' | 'sendThenRead' | 'watch'
+  'pid' | 'handle' | 'sendThenRead' | 'watch' | 'enqueue'
 > & {
   readonly pid: number
   /** Needed by a transport with `sendThenRead` or `sendThenReadInto`. */

@@ -10,6 +10,7 @@ pub mod handover;
 pub mod message;
 pub mod netns;
 pub mod options;
+pub mod outbox;
 pub mod reactor;
 pub mod socket;
 

@@ -2,7 +2,7 @@
 //! epoll. It drains whatever is readable into a batch and hands the batch
 //! over; it never blocks on a consumer.
 //!
-//! Handing over is coalesced (see `handover`): a batch waits in the
+//! Handing over is coalesced (see `outbox`): a batch waits in the
 //! registration's outbox until the consumer takes it, and what is read
 //! meanwhile joins it, up to `BATCH_BYTES`. A lone message is noticed at
 //! once; a stream of multicast messages at most once a
@@ -38,6 +38,7 @@ use crate::message::{
     align, frames, Header, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_DUMP,
     NLM_F_MULTI,
 };
+use crate::outbox::{self, Outbox};
 use crate::socket::{slot_at, Datagram, NlSocket, RECV_SLOTS};
 
 /// Bytes of datagrams one batch holds at most: what one burst may read,
@@ -130,6 +131,8 @@ struct Entry {
     /// The caller's thread stopped the I/O thread watching the socket, to
     /// read replies itself, and has not called `watch` since.
     unwatched: AtomicBool,
+    /// Datagrams the I/O thread is to send.
+    outbox: Mutex<Outbox>,
 }
 
 struct Reactor {
@@ -137,6 +140,8 @@ struct Reactor {
     wake: i32,
     entries: Mutex<HashMap<u64, Arc<Entry>>>,
     next_id: AtomicU64,
+    /// Registrations whose outbox the I/O thread is to send.
+    outgoing: Mutex<Vec<Arc<Entry>>>,
 }
 
 /// A socket served by the I/O thread. Sends and option calls go straight
@@ -171,6 +176,7 @@ pub fn register(
         sends: AtomicU64::new(0),
         may_rest: AtomicBool::new(true),
         unwatched: AtomicBool::new(false),
+        outbox: Mutex::new(Outbox::default()),
     });
 
     reactor.entries.lock().unwrap().insert(id, entry.clone());
@@ -198,14 +204,44 @@ impl Registration {
         op(socket.as_ref().ok_or_else(SysError::closed)?)
     }
 
-    /// Sends `datagram` from this thread. A send ends the socket's rest,
-    /// so that the reply is read as it comes.
+    /// Sends `datagram` from this thread, or, while requests queued with
+    /// `enqueue` are not all sent, queues it behind them: the kernel sees
+    /// requests in the order they were made. A queued send that fails is
+    /// answered by an error reply in the kernel's form, since there is no
+    /// caller left to tell. A send ends the socket's rest, so that the
+    /// reply is read as it comes.
     pub fn send(&self, datagram: &[u8]) -> Result<()> {
+        if !self.outbox().is_idle() {
+            return self.enqueue(datagram);
+        }
         self.with_socket(|socket| {
             socket.send(datagram)?;
             self.reactor.sent(&self.entry, socket);
             Ok(())
         })
+    }
+
+    /// Queues `datagram` for the I/O thread to send; the replies reach the
+    /// sink like any others. The kernel builds most replies inside
+    /// `sendmsg`, so this moves that work off the caller's thread: worth
+    /// it while other requests are in flight, not for a lone one.
+    pub fn enqueue(&self, datagram: &[u8]) -> Result<()> {
+        self.with_socket(|socket| {
+            // Replies to come may span more than what is read at once.
+            self.watch_socket(socket);
+            Ok(())
+        })?;
+        if self.outbox().push(datagram) {
+            let mut outgoing = lock(&self.reactor.outgoing);
+            outgoing.push(self.entry.clone());
+            drop(outgoing);
+            self.reactor.wake();
+        }
+        Ok(())
+    }
+
+    fn outbox(&self) -> std::sync::MutexGuard<'_, Outbox> {
+        lock(&self.entry.outbox)
     }
 
     /// Counters of what this registration saw.
@@ -260,6 +296,10 @@ impl Registration {
         max_datagrams: usize,
     ) -> Result<bool> {
         let entry = &self.entry;
+        if !self.outbox().is_idle() {
+            self.enqueue(datagram)?;
+            return Ok(false);
+        }
         let reading = entry.reader.try_lock().ok();
         self.with_socket(|socket| {
             let idle = entry.unreleased.load(Ordering::Acquire) == 0;
@@ -457,6 +497,7 @@ fn close(entry: &Entry, reactor: &Reactor) {
 
     // The thread may be reading this socket: the write lock waits for it.
     let mut socket = entry.socket.write().unwrap_or_else(|e| e.into_inner());
+    lock(&entry.outbox).clear();
     if let Some(open) = socket.take() {
         let _ = epoll_ctl(reactor.epoll, libc::EPOLL_CTL_DEL, open.fd(), 0);
         drop(open);
@@ -500,6 +541,7 @@ fn run(reactor: Result<&'static Reactor>) {
             if token == WAKE_TOKEN {
                 reactor.drain_wake();
                 reactor.resume_paused();
+                reactor.send_outgoing(&mut builder, &mut due);
                 continue;
             }
             let entries = reactor.entries.lock();
@@ -531,6 +573,7 @@ impl Reactor {
             wake,
             entries: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(WAKE_TOKEN + 1),
+            outgoing: Mutex::new(Vec::new()),
         })
     }
 
@@ -556,7 +599,96 @@ impl Reactor {
                 if !entry.unwatched.load(Ordering::SeqCst) {
                     self.arm(&entry, true);
                 }
+                // Sends held back by the pause can go now.
+                if !lock(&entry.outbox).is_idle() {
+                    lock(&self.outgoing).push(entry.clone());
+                }
             }
+        }
+    }
+
+    /// Sends what the registrations queued, then reads and hands over the
+    /// replies the kernel made meanwhile. A paused registration keeps its
+    /// queue until it resumes: its replies could not be read.
+    fn send_outgoing(&self, builder: &mut BatchBuilder, due: &mut Due) {
+        let outgoing = std::mem::take(&mut *lock(&self.outgoing));
+        for entry in outgoing {
+            if entry.paused.load(Ordering::Acquire) {
+                continue;
+            }
+            let sent = panic::catch_unwind(AssertUnwindSafe(|| {
+                self.send_queued(&entry, builder, due);
+            }));
+            // Requests were lost unsent, or their replies unread: the
+            // overrun fails every execute still waiting, as the kernel's
+            // own loss of data would.
+            if sent.is_err() {
+                lock(&entry.outbox).clear();
+                *builder = io_builder();
+                self.recover(&entry);
+            }
+        }
+    }
+
+    /// Sends `entry`'s outbox until it stays empty, reading and handing
+    /// over the replies after each datagram, so that JavaScript routes
+    /// the first replies while the kernel answers the next requests. A
+    /// pause stops it; `resume_paused` brings the registration back.
+    fn send_queued(
+        &self,
+        entry: &Arc<Entry>,
+        builder: &mut BatchBuilder,
+        due: &mut Due,
+    ) {
+        while !entry.paused.load(Ordering::Acquire) {
+            let taken = lock(&entry.outbox).take();
+            let Some(queued) = taken else { return };
+            for datagram in queued.datagrams() {
+                let sent = {
+                    let socket = entry.socket.read();
+                    let socket = socket.unwrap_or_else(|e| e.into_inner());
+                    let Some(socket) = socket.as_ref() else {
+                        lock(&entry.outbox).clear();
+                        return;
+                    };
+                    socket.send(datagram)
+                };
+                if let Err(err) = sent {
+                    let failed = outbox::request_headers(datagram);
+                    let errno = err.errno;
+                    self.report_failures(entry, builder, &failed, errno, due);
+                }
+                self.serve(entry, builder, due);
+            }
+        }
+    }
+
+    /// Records an error reply for each request whose send failed, handing
+    /// over a full batch first where there is no room left.
+    fn report_failures(
+        &self,
+        entry: &Arc<Entry>,
+        builder: &mut BatchBuilder,
+        failed: &[Header],
+        errno: i32,
+        due: &mut Due,
+    ) {
+        let _reading = entry.reader.lock().unwrap_or_else(|e| e.into_inner());
+        builder.set_raw(entry.options.raw);
+        for request in failed {
+            if builder.spare_len() < align(outbox::FAILURE_LEN) {
+                let sends = entry.sends.load(Ordering::SeqCst);
+                self.hand_over(entry, builder, due, sends);
+            }
+            let Some(length) =
+                outbox::write_failure(builder.spare(), request, errno)
+            else {
+                continue;
+            };
+            builder.push_datagram(&Datagram {
+                length,
+                ..Datagram::default()
+            });
         }
     }
 

@@ -160,10 +160,22 @@ impl NativeConn {
         self.id
     }
 
-    /// Sends one datagram (one or more messages) to the kernel.
+    /// Sends one datagram (one or more messages) to the kernel. While
+    /// datagrams given to `enqueue` are still unsent, it is queued behind
+    /// them instead, and a failure comes back as an error reply.
     #[napi(catch_unwind)]
     pub fn send(&self, datagram: Buffer) -> napi::Result<()> {
         self.registration.send(&datagram).map_err(to_napi)
+    }
+
+    /// Queues one datagram for the I/O thread to send, behind any queued
+    /// before; its replies arrive through the batch callback. A send that
+    /// fails is answered by an error reply with the errno, as the kernel
+    /// would answer a request it refused. For requests made while others
+    /// are in flight.
+    #[napi(catch_unwind)]
+    pub fn enqueue(&self, datagram: Buffer) -> napi::Result<()> {
+        self.registration.enqueue(&datagram).map_err(to_napi)
     }
 
     /// Sends like `send`, then returns what already arrived if it can be
