@@ -113,6 +113,11 @@ export type Transport = Omit<
   'pid' | 'handle' | 'sendThenRead' | 'watch' | 'enqueue'
 > & {
   readonly pid: number
+  /**
+   * Sends from the I/O thread; without it, every request goes out at
+   * once from this thread.
+   */
+  enqueue?(datagram: Buffer): void
   /** Needed by a transport with `sendThenRead` or `sendThenReadInto`. */
   watch?(): void
   sendThenRead?(datagram: Buffer): BatchJs | null
@@ -221,6 +226,13 @@ function headerField(
  */
 const QUEUE_DATAGRAM = 1 << 10
 
+/**
+ * How long a turn's queued requests may be sent on this thread, where
+ * the kernel does its work of answering them; the rest go to the I/O
+ * thread.
+ */
+const SEND_SLICE_MS = 1
+
 /** A request waiting for the end of the turn to be sent. */
 interface Queued {
   datagram: Buffer
@@ -234,8 +246,9 @@ const enum Mode {
   /** Send, then read what already arrived on this thread. */
   Read,
   /**
-   * Gather with the other requests of this turn; they go out together,
-   * read as `Read` reads, when microtasks run.
+   * Gather with the other requests of this turn; they go out together
+   * when microtasks run, read as `Read` reads for `SEND_SLICE_MS`, then
+   * handed to the I/O thread.
    */
   Queue,
 }
@@ -295,7 +308,7 @@ export class Conn {
   #inbox: BatchJs[] = []
   /** A hand-back of the socket to the I/O thread is scheduled. */
   #watchPending = false
-  /** Requests for the I/O thread to send, gathered until microtasks run. */
+  /** Requests to send, gathered until microtasks run. */
   #queued: Queued[] = []
   /** The sequence of the dump an execute has under way, or 0. */
   #dumping = 0
@@ -460,8 +473,8 @@ export class Conn {
     // A lone request is sent and, most often, answered right here; with
     // others in flight, it goes out with the rest of this turn's, which
     // the kernel answers in one sendmsg, and those replies are read here
-    // too: handing requests to the I/O thread cost more in wake-ups
-    // than it gained in parallel work.
+    // too: handing cheap requests to the I/O thread costs more in
+    // wake-ups than it gains in parallel work.
     const mode = this.#pending.size > 1 ? Mode.Queue : Mode.Read
     let readAtOnce = false
     try {
@@ -754,7 +767,9 @@ export class Conn {
     if (debugEnabled) logSent(this.#family, messages)
 
     const native = this.#native
-    if (mode === Mode.Queue && native.sendThenRead !== undefined) {
+    const gathers =
+      native.sendThenRead !== undefined || native.enqueue !== undefined
+    if (mode === Mode.Queue && gathers) {
       if (this.#closed) throw closedError(op)
       this.#queued.push({ datagram, sequence: messages[0].header.sequence })
       if (this.#queued.length === 1) void RESOLVED.then(this.#sendQueuedJob)
@@ -796,14 +811,20 @@ export class Conn {
    * Sends the requests queued in this turn, gathered into datagrams of up
    * to `QUEUE_DATAGRAM` bytes, and reads what each datagram was answered
    * with: the kernel answers each request of a datagram in turn, in one
-   * `sendmsg`. A request whose datagram cannot be sent fails with the
-   * error.
+   * `sendmsg`. Once sending has taken `SEND_SLICE_MS`, the datagrams
+   * after go to the I/O thread, so that slow requests (link creation,
+   * say) do not hold the event loop for all of their length; what is
+   * sent later goes out behind them. A request whose datagram cannot be
+   * sent or handed over fails with the error.
    */
   #sendQueued(): void {
     const queued = this.#queued
     this.#queued = []
+    const native = this.#native
     if (this.#closed) return
 
+    const started = performance.now()
+    let handOver = false
     let start = 0
     while (start < queued.length) {
       // A large request goes alone: a datagram over the socket's send
@@ -824,8 +845,14 @@ export class Conn {
               part.map((q) => q.datagram),
               bytes,
             )
+      // The first datagram always goes from here: a turn sends something.
+      handOver ||=
+        start > 0 &&
+        native.enqueue !== undefined &&
+        performance.now() - started >= SEND_SLICE_MS
       try {
-        this.#sendNow('execute', datagram, Mode.Read)
+        if (handOver) this.#call('execute', () => native.enqueue?.(datagram))
+        else this.#sendNow('execute', datagram, Mode.Read)
       } catch (err) {
         for (const q of part) this.#settle(q.sequence)?.reject(err)
       }
