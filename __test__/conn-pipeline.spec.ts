@@ -128,8 +128,8 @@ kernelTest(
     const conn = dialIn(t, ns)
     const flags = HeaderFlags.Acknowledge
 
-    // Sixty-four requests go out in two datagrams of thirty-two, each
-    // answered with sixty-four datagrams read at once.
+    // The first goes alone; the other sixty-three in two datagrams, each
+    // request answered with a reply and an acknowledgement, read at once.
     const replies = await Promise.all(
       Array.from({ length: 64 }, () => conn.execute(getLink(1, flags))),
     )

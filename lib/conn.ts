@@ -114,8 +114,8 @@ export type Transport = Omit<
 > & {
   readonly pid: number
   /**
-   * Sends from the I/O thread; without it, every request goes out at
-   * once from this thread.
+   * Sends from the I/O thread what a turn gathers past `SEND_SLICE_MS`;
+   * without it, this thread sends everything.
    */
   enqueue?(datagram: Buffer): void
   /** Needed by a transport with `sendThenRead` or `sendThenReadInto`. */
