@@ -56,7 +56,7 @@ function smokeRuns(): Promise<Run[]> {
   return smoke
 }
 
-type Work = Exclude<keyof Run, 'burst'>
+type Work = Exclude<keyof Run, 'burst' | 'idleRoutes' | 'idleBurst'>
 
 /** Every tool that does `work`, and what each one needs to report. */
 const WORK: [Work, ToolName[], string[]][] = [
@@ -112,6 +112,15 @@ for (const [work, tools, fields] of WORK) {
 }
 
 if (skip === undefined) {
+  test('the smoke run has an idle process lag for the dump and the burst', async (t) => {
+    const [run] = await smokeRuns()
+    for (const idle of [run.idleRoutes, run.idleBurst]) {
+      t.true(idle.ok, idle.ok ? '' : idle.reason)
+      const lag = idle.ok ? idle.figures?.lagMs : undefined
+      t.true(typeof lag === 'number' && lag >= 0, `lag ${lag}`)
+    }
+  })
+
   test('every smoke-run listener heard the whole burst', async (t) => {
     const [run] = await smokeRuns()
     for (const tool of ['baseline', 'library'] as const) {

@@ -15,7 +15,15 @@ import { join } from 'node:path'
 
 import { BURST_TABLE, Namespace, routeLines } from './namespace'
 import { allMet, format, tabulate, type Run } from './report'
-import { TOOLS, runListener, runWork, type ToolName } from './runner'
+import {
+  TOOLS,
+  runIdle,
+  runListener,
+  runWork,
+  type Outcome,
+  type ToolName,
+} from './runner'
+import type { DumpFigures } from './work'
 
 /** How much work each run does. */
 interface Sizes {
@@ -105,8 +113,11 @@ async function oneRun(
     each((tool) => runWork<never>(ns, baseline, tool, name, count))
 
   const burst = routeLines(sizes.burst, `dev veth0 table ${BURST_TABLE}`)
+  const routes = await work('routes')
   return {
-    routes: await work('routes'),
+    routes,
+    // The floor for the dump's lag: as long as the library's dump took.
+    idleRoutes: await runIdle<never>(ns, dumpMs(routes.library)),
     firstRoutes: await work('first-routes'),
     links: await work('links'),
     typedLinks: await work('typed-links'),
@@ -123,8 +134,17 @@ async function oneRun(
       ns.flushBurst()
       return outcome
     }),
+    idleBurst: await runIdle<never>(ns, 0, () => ns.batchAsync(burst)).finally(
+      () => ns.flushBurst(),
+    ),
     burst: burst.length,
   }
+}
+
+/** How long a dump took, in whole milliseconds; 1000 when it failed. */
+function dumpMs(outcome: Outcome<DumpFigures>): number {
+  if (!outcome.ok || outcome.figures === null) return 1000
+  return Math.max(1, Math.ceil(outcome.figures.seconds * 1000))
 }
 
 /** Compiles the native baseline into target/bench and returns its path. */

@@ -49,9 +49,32 @@ function start(
     command = [process.execPath, '--expose-gc', WORKER, tool, work]
     command.push(String(count))
   }
+  return spawnIn(ns, command)
+}
+
+function spawnIn(ns: Namespace, command: string[]): ChildProcess {
   return spawn('ip', ['netns', 'exec', ns.name, ...command], {
     stdio: ['pipe', 'pipe', 'pipe'],
   })
+}
+
+/**
+ * Runs the idle process (`worker.js idle`): for `ms` milliseconds, or,
+ * with `burst`, while the burst is made. Returns its figures.
+ */
+export function runIdle<T>(
+  ns: Namespace,
+  ms: number,
+  burst?: () => Promise<void>,
+): Promise<Outcome<T>> {
+  const work = burst === undefined ? ['quiet', String(ms)] : ['burst', '0']
+  const command = [process.execPath, '--expose-gc', WORKER, 'idle', ...work]
+  const child = spawnIn(ns, command)
+  if (burst === undefined) {
+    child.stdin?.end()
+    return finish<T>(child)
+  }
+  return duringBurst<T>(child, burst)
 }
 
 /** Runs `work` with `tool` and returns its figures. */
@@ -83,6 +106,17 @@ export async function runListener<T>(
 ): Promise<Outcome<T>> {
   const child = start(ns, baseline, tool, 'listen', expected)
   if (child === undefined) return { ok: true, figures: null }
+  return duringBurst<T>(child, burst)
+}
+
+/**
+ * Waits for `child` to say it is ready, makes the burst with `burst`,
+ * tells the child the burst was sent, and returns its figures.
+ */
+async function duringBurst<T>(
+  child: ChildProcess,
+  burst: () => Promise<void>,
+): Promise<Outcome<T>> {
   const finished = finish<T>(child)
 
   const ready = await new Promise<boolean>((resolve) => {

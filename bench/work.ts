@@ -44,6 +44,15 @@ export interface ListenFigures {
 }
 
 /**
+ * What the idle process reports: the event-loop lag of a Node.js process
+ * doing nothing, over the stretch another tool's work took.
+ */
+export interface IdleFigures {
+  /** Largest delay of a 1 ms interval timer, in ms. */
+  lagMs: number
+}
+
+/**
  * A Node.js netlink library driven by the benchmark. Every method opens
  * its own socket, does its work and closes the socket.
  */

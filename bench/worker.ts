@@ -7,15 +7,18 @@
  *
  * TOOL is `library` or `npm-netlink`; WORK one of `routes`,
  * `first-routes`, `links`, `typed-links`, `execute`, `in-flight`,
- * `listen`. It prints one JSON
+ * `listen`. TOOL `idle` does no netlink work and only measures
+ * event-loop lag: WORK `quiet` for COUNT milliseconds, `burst` from
+ * `ready` until the burst was sent. It prints one JSON
  * line with the figures (`null`: the tool cannot do this work). `listen`
  * prints `ready` first and takes a line on standard input as the sign
  * that the burst was sent. Run it with `--expose-gc`, so that garbage of
  * the warm-up is gone before the measured work.
  */
+import { Probe } from './probe'
 import { library } from './tools/library'
 import { npmNetlink } from './tools/npm-netlink'
-import type { Tool } from './work'
+import type { IdleFigures, Tool } from './work'
 
 const TOOLS: Record<string, Tool> = {
   library,
@@ -38,10 +41,32 @@ async function main(): Promise<void> {
   const [toolName = '', work = '', countArg = '0'] = process.argv.slice(2)
   const tool = TOOLS[toolName]
   const count = Number(countArg)
-  if (tool === undefined) throw new Error(`unknown tool ${toolName}`)
+  if (tool === undefined && toolName !== 'idle') {
+    throw new Error(`unknown tool ${toolName}`)
+  }
 
-  const result = await run(tool, work, count)
+  const result =
+    tool === undefined ? await idle(work, count) : await run(tool, work, count)
   process.stdout.write(JSON.stringify(result ?? null) + '\n')
+}
+
+/**
+ * The lag of a process that does nothing else, the floor the machine
+ * sets for the tools' own: for `ms` milliseconds (`quiet`), or while
+ * the burst is made (`burst`).
+ */
+async function idle(work: string, ms: number): Promise<IdleFigures> {
+  collect()
+  const probe = new Probe()
+  if (work === 'quiet') {
+    await new Promise((resolve) => setTimeout(resolve, ms))
+  } else if (work === 'burst') {
+    ready()
+    await lineOnStdin()
+  } else {
+    throw new Error(`unknown idle work ${work}`)
+  }
+  return { lagMs: probe.stop().lagMs }
 }
 
 /**
