@@ -112,7 +112,7 @@ for (const [work, tools, fields] of WORK) {
 }
 
 if (skip === undefined) {
-  test('the smoke run has an idle process lag for the dump and the burst', async (t) => {
+  test('the smoke run has idle-process lags for dump and burst', async (t) => {
     const [run] = await smokeRuns()
     for (const idle of [run.idleRoutes, run.idleBurst]) {
       t.true(idle.ok, idle.ok ? '' : idle.reason)
