@@ -40,6 +40,8 @@ thread_local! {
 /// offsets is written, so the caller can hand out what an earlier call
 /// wrote there and carry on after it. A plain function, not a method:
 /// see `handles`. Fails with `EBADF` for a closed or unknown socket.
+// Called from JavaScript only, so a test build sees no caller.
+#[cfg_attr(test, allow(dead_code))]
 #[napi(catch_unwind)]
 pub fn send_then_read_into(
     handle: u32,
