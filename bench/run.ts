@@ -18,6 +18,7 @@ import { allMet, format, tabulate, type Run } from './report'
 import {
   TOOLS,
   runIdle,
+  runIdleDuring,
   runListener,
   runWork,
   type Outcome,
@@ -134,9 +135,9 @@ async function oneRun(
       ns.flushBurst()
       return outcome
     }),
-    idleBurst: await runIdle<never>(ns, 0, () => ns.batchAsync(burst)).finally(
-      () => ns.flushBurst(),
-    ),
+    idleBurst: await runIdleDuring<never>(ns, () =>
+      ns.batchAsync(burst),
+    ).finally(() => ns.flushBurst()),
     burst: burst.length,
   }
 }

@@ -46,10 +46,14 @@ function start(
     if (native === undefined) return undefined
     command = [baseline, native, String(count)]
   } else {
-    command = [process.execPath, '--expose-gc', WORKER, tool, work]
-    command.push(String(count))
+    command = workerCommand(tool, work, count)
   }
   return spawnIn(ns, command)
+}
+
+/** `worker.js` doing `work` with `tool` (or `idle`). */
+function workerCommand(tool: string, work: string, count: number): string[] {
+  return [process.execPath, '--expose-gc', WORKER, tool, work, String(count)]
 }
 
 function spawnIn(ns: Namespace, command: string[]): ChildProcess {
@@ -58,22 +62,19 @@ function spawnIn(ns: Namespace, command: string[]): ChildProcess {
   })
 }
 
-/**
- * Runs the idle process (`worker.js idle`): for `ms` milliseconds, or,
- * with `burst`, while the burst is made. Returns its figures.
- */
-export function runIdle<T>(
+/** Runs the idle process (`worker.js idle`) for `ms` milliseconds. */
+export function runIdle<T>(ns: Namespace, ms: number): Promise<Outcome<T>> {
+  const child = spawnIn(ns, workerCommand('idle', 'quiet', ms))
+  child.stdin?.end()
+  return finish<T>(child)
+}
+
+/** Runs the idle process while `burst` makes the burst. */
+export function runIdleDuring<T>(
   ns: Namespace,
-  ms: number,
-  burst?: () => Promise<void>,
+  burst: () => Promise<void>,
 ): Promise<Outcome<T>> {
-  const work = burst === undefined ? ['quiet', String(ms)] : ['burst', '0']
-  const command = [process.execPath, '--expose-gc', WORKER, 'idle', ...work]
-  const child = spawnIn(ns, command)
-  if (burst === undefined) {
-    child.stdin?.end()
-    return finish<T>(child)
-  }
+  const child = spawnIn(ns, workerCommand('idle', 'burst', 0))
   return duringBurst<T>(child, burst)
 }
 

@@ -9,10 +9,10 @@
  * `first-routes`, `links`, `typed-links`, `execute`, `in-flight`,
  * `listen`. TOOL `idle` does no netlink work and only measures
  * event-loop lag: WORK `quiet` for COUNT milliseconds, `burst` from
- * `ready` until the burst was sent. It prints one JSON
- * line with the figures (`null`: the tool cannot do this work). `listen`
- * prints `ready` first and takes a line on standard input as the sign
- * that the burst was sent. Run it with `--expose-gc`, so that garbage of
+ * `ready` until the burst was sent. It prints one JSON line with the
+ * figures (`null`: the tool cannot do this work). `listen` and `idle
+ * burst` print `ready` first and take a line on standard input as the
+ * sign that the burst was sent. Run it with `--expose-gc`, so that garbage of
  * the warm-up is gone before the measured work.
  */
 import { Probe } from './probe'
