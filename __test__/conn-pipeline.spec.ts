@@ -5,7 +5,7 @@
  */
 import { HeaderFlags, type ReceivedMessage } from '../index'
 import { dialIn } from './helpers/conn'
-import { ipBatch, kernelTest, uniqueName } from './helpers/netns'
+import { ipBatchAsync, kernelTest, uniqueName } from './helpers/netns'
 import {
   RTM_GETLINK,
   getLink,
@@ -23,7 +23,9 @@ kernelTest(
       { length: 200 },
       (_, i) => `link add p${i}a type veth peer name p${i}b`,
     )
-    ipBatch(ns, lines)
+    // In the background: this file's tests share one event loop, and
+    // the timer test beside this one counts its turns.
+    await ipBatchAsync(ns, lines)
     const conn = dialIn(t, ns)
 
     // One socket runs one dump at a time; the kernel answers a second
