@@ -2,8 +2,14 @@
  * `Conn[eachReply]`, which the rtnetlink collections decode dumps with:
  * each message of a reply is handed over as it is routed.
  */
+import test from 'ava'
+
 import type { Conn, Message } from '../index'
-import { eachReply } from '../lib/conn'
+import { batchOf } from '../binding'
+import { Field, Kind, RECORD_LEN } from '../lib/batch'
+import { Conn as ConnClass, eachReply, type BatchHandler } from '../lib/conn'
+import { Family, HeaderFlags, HeaderType } from '../lib/constants'
+import { FakeTransport } from '../lib/testing/transport'
 import { Links } from '../lib/rtnetlink/links'
 import { dialIn } from './helpers/conn'
 import { ipBatch, kernelTest } from './helpers/netns'
@@ -104,3 +110,52 @@ kernelTest(
     t.true(links.some((l) => l.name === 'e0a'))
   },
 )
+
+/** A datagram of one message of `type` with `flags` and `sequence`. */
+function datagram(type: number, flags: number, sequence: number): Buffer {
+  const bytes = Buffer.alloc(20)
+  bytes.writeUInt32LE(20, 0)
+  bytes.writeUInt16LE(type, 4)
+  bytes.writeUInt16LE(flags, 6)
+  bytes.writeUInt32LE(sequence, 8)
+  return bytes
+}
+
+test('an overrun fails no dump under way or waiting its turn', async (t) => {
+  // The kernel makes a dump's next part only when the socket has room,
+  // so an overrun does not cut a dump under way: neither gathered nor
+  // handed over, the dump must go on to its DONE.
+  let deliver: BatchHandler | undefined
+  let transport: FakeTransport | undefined
+  const conn = new ConnClass(Family.ROUTE, {}, (options, onBatch) => {
+    deliver = onBatch
+    transport = new FakeTransport(options, onBatch, () => new Promise(() => {}))
+    return transport
+  })
+  const handed: Message[] = []
+  const gathered = conn.execute(getLinkDump())
+  const each = conn[eachReply](getLinkDump(), (m) => handed.push(m))
+  const deliverOne = (bytes: Buffer) => {
+    const b = batchOf(bytes, 0, false)
+    deliver?.(b.data, b.records, b.extAcks)
+  }
+  const overrun = new Uint32Array(RECORD_LEN)
+  overrun[Field.Kind] = Kind.Overrun
+
+  // The second dump waits for the first, and is not sent during the
+  // first overrun; each dump gets a part before an overrun, then the rest.
+  const first = transport?.requests[0].header.sequence ?? 0
+  deliverOne(datagram(RTM_NEWLINK, HeaderFlags.Multi, first))
+  deliver?.(Buffer.alloc(0), overrun, [])
+  deliverOne(datagram(HeaderType.Done, HeaderFlags.Multi, first))
+  t.is((await gathered).length, 1)
+
+  const second = transport?.requests[1].header.sequence ?? 0
+  deliverOne(datagram(RTM_NEWLINK, HeaderFlags.Multi, second))
+  deliver?.(Buffer.alloc(0), overrun, [])
+  deliverOne(datagram(RTM_NEWLINK, HeaderFlags.Multi, second))
+  deliverOne(datagram(HeaderType.Done, HeaderFlags.Multi, second))
+  await each
+  t.is(handed.length, 2)
+  await conn.close()
+})

@@ -152,6 +152,8 @@ interface Pending {
   messages: Message[]
   /** Takes each message instead of `messages`. */
   each: ((message: Message) => void) | undefined
+  /** Whether a message of the reply has come: the reply is under way. */
+  started: boolean
   acknowledge: boolean
   interrupted: boolean
   cleanup?: () => void
@@ -440,6 +442,7 @@ export class Conn {
         reject,
         messages: [],
         each,
+        started: false,
         acknowledge: (message.header.flags & HeaderFlags.Acknowledge) !== 0,
         interrupted: false,
       }
@@ -1068,6 +1071,7 @@ export class Conn {
     const type = typeFlags & 0xffff
     const flags = typeFlags >>> 16
     if (flags & HeaderFlags.DumpInterrupted) pending.interrupted = true
+    pending.started = true
 
     if (isOutcome(type)) {
       this.#settle(sequence)
@@ -1153,9 +1157,11 @@ export class Conn {
 
   #onOverrun(): void {
     // A reply not yet started may have been among what the kernel dropped;
-    // waiting for it could be forever. Dumps under way lose nothing.
+    // waiting for it could be forever. Dumps under way lose nothing (the
+    // kernel makes each part once there is room), nor do dumps not sent.
+    const waiting = new Set(this.#waitingDumps.map((m) => m.header.sequence))
     for (const [sequence, pending] of [...this.#pending]) {
-      if (pending.messages.length > 0) continue
+      if (pending.started || waiting.has(sequence)) continue
       this.#abandon(sequence)
       pending.reject(
         new NetlinkError('execute', ERRNO.ENOBUFS, {
