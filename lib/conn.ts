@@ -998,10 +998,31 @@ export class Conn {
     if (this.#closed) return
     if (this.#early.length > 0) this.#routeEarly()
 
+    // The reply the last message was gathered into: the parts of it that
+    // follow one another are added to it directly, without the lookup
+    // and checks of routing each (three times the cost of a message).
+    // Any other record ends the run. Not with NODE_DEBUG, which logs each.
+    const fast = !debugEnabled
+    let gathering: Message[] | undefined
+    let gatheringSequence = 0
     for (let at = from; at < to; at += RECORD_LEN) {
-      switch (records[at + Field.Kind] & 0xff) {
+      const kind = records[at + Field.Kind]
+      if (
+        gathering !== undefined &&
+        kind === Kind.Message &&
+        records[at + Field.Sequence] === gatheringSequence &&
+        isPlainPart(records[at + Field.TypeFlags]) &&
+        isReply(records[at + Field.Group], records[at + Field.Port])
+      ) {
+        gathering.push(new BatchMessage(data, records, at))
+        continue
+      }
+      gathering = undefined
+      switch (kind & 0xff) {
         case Kind.Message:
-          this.#onMessage(data, records, at, acks)
+          gathering = this.#onMessage(data, records, at, acks)
+          if (fast) gatheringSequence = records[at + Field.Sequence]
+          else gathering = undefined
           break
         case Kind.Datagram:
           this.#queue.push(new BatchMessage(data, records, at))
@@ -1019,19 +1040,20 @@ export class Conn {
   /**
    * Routes the message of record `at`, reading what routing needs from the
    * record so that the message's own header and data are made only when
-   * somebody reads them.
+   * somebody reads them. Returns the messages of the reply it was gathered
+   * into while that reply goes on: where the next part may go directly.
    */
   #onMessage(
     bytes: Buffer,
     records: Uint32Array,
     at: number,
     acks: ExtAckJs[],
-  ): void {
+  ): Message[] | undefined {
     const message = new BatchMessage(bytes, records, at)
     if (debugEnabled) logReceived(this.#family, message)
     const typeFlags = records[at + Field.TypeFlags]
     const type = typeFlags & 0xffff
-    if (type === HeaderType.Noop) return
+    if (type === HeaderType.Noop) return undefined
     const flags = typeFlags >>> 16
     const sequence = records[at + Field.Sequence]
 
@@ -1044,13 +1066,14 @@ export class Conn {
     const pending = reply ? this.#pending.get(sequence) : undefined
     if (pending !== undefined) {
       this.#feed(pending, message, typeFlags, sequence, errno, extAck)
-      return
+      const open = this.#pending.get(sequence) === pending
+      return open && pending.each === undefined ? pending.messages : undefined
     }
     const counted = reply ? this.#discarding.get(sequence) : undefined
     if (counted !== undefined) {
       if (counted) this.#lateReplies++
       if (terminal) this.#discarding.delete(sequence)
-      return
+      return undefined
     }
 
     if (reply) this.#trackReceiveDump(terminal, sequence)
@@ -1058,6 +1081,7 @@ export class Conn {
       message.error = new NetlinkError('receive', errno, { sequence, extAck })
     }
     this.#queue.push(message)
+    return undefined
   }
 
   #feed(
@@ -1333,6 +1357,22 @@ function isReply(group: number, port: number): boolean {
 /** Whether a message type reports how a request ended (ERROR, DONE). */
 function isOutcome(type: number): boolean {
   return type === HeaderType.Error || type === HeaderType.Done
+}
+
+/**
+ * Whether a message of these type and flags (`Field.TypeFlags`) is a
+ * part of a multipart reply that only needs adding to it: not its end,
+ * not an interrupted dump's, not a NOOP.
+ */
+function isPlainPart(typeFlags: number): boolean {
+  const type = typeFlags & 0xffff
+  const flags = typeFlags >>> 16
+  return (
+    (flags & (HeaderFlags.Multi | HeaderFlags.DumpInterrupted)) ===
+      HeaderFlags.Multi &&
+    type !== HeaderType.Noop &&
+    !isOutcome(type)
+  )
 }
 
 /** Whether a message ends its reply: not part of a multipart one. */
