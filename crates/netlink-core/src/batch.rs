@@ -287,23 +287,42 @@ impl Records {
             let offset = start + frame.offset;
             let length = message::NLMSG_HDRLEN + frame.payload.len();
             let header = frame.header;
-            let (what, errno, ext) = match header.kind {
-                NLMSG_ERROR => match ack::parse_error(&header, frame.payload) {
-                    Ok(ack) => (kind::MESSAGE, ack.errno, ack.ext),
-                    // Too short for its errno: it cannot answer anything.
-                    Err(_) => {
-                        (kind::MALFORMED, libc::EBADMSG, ExtAck::default())
-                    }
-                },
-                NLMSG_DONE => {
-                    let ack = ack::parse_done(&header, frame.payload);
-                    (kind::MESSAGE, ack.errno, ack.ext)
-                }
-                _ => (kind::MESSAGE, 0, ExtAck::default()),
-            };
-            self.push(what, meta, offset, length, header, errno);
-            self.attach(ext);
+            match header.kind {
+                NLMSG_ERROR | NLMSG_DONE => self.push_outcome(
+                    meta,
+                    offset,
+                    length,
+                    header,
+                    frame.payload,
+                ),
+                _ => self.push(kind::MESSAGE, meta, offset, length, header, 0),
+            }
         }
+    }
+
+    /// Records an ERROR or DONE message, with its errno and extended
+    /// acknowledgement: the only messages that carry them.
+    fn push_outcome(
+        &mut self,
+        meta: &Meta,
+        offset: usize,
+        length: usize,
+        header: Header,
+        payload: &[u8],
+    ) {
+        let (what, errno, ext) = match header.kind {
+            NLMSG_ERROR => match ack::parse_error(&header, payload) {
+                Ok(ack) => (kind::MESSAGE, ack.errno, ack.ext),
+                // Too short for its errno: it cannot answer anything.
+                Err(_) => (kind::MALFORMED, libc::EBADMSG, ExtAck::default()),
+            },
+            _ => {
+                let ack = ack::parse_done(&header, payload);
+                (kind::MESSAGE, ack.errno, ack.ext)
+            }
+        };
+        self.push(what, meta, offset, length, header, errno);
+        self.attach(ext);
     }
 
     /// Points the last record at `ext`, when the kernel said anything.
