@@ -7,6 +7,7 @@ use std::mem;
 
 use crate::ack::{self, ExtAck};
 use crate::message::{self, Header, NLMSG_DONE, NLMSG_ERROR};
+use crate::pool;
 use crate::socket::Datagram;
 
 /// Number of `u32` fields in one record of `Batch::records`.
@@ -97,12 +98,15 @@ impl Batch {
         }
         let data = parts.iter().map(|part| part.data.len()).sum();
         let fields = parts.iter().map(|part| part.records.len()).sum();
+        let mut pool = pool::shared();
         let mut out = Batch {
-            data: Vec::with_capacity(data),
-            records: Vec::with_capacity(fields),
+            data: pool.bytes(data),
+            records: pool.words(fields),
             ext_acks: Vec::new(),
         };
 
+        // The parts were never handed over: their memory is free once
+        // copied.
         for part in parts {
             let base = out.data.len() as u32;
             let acks = out.ext_acks.len() as u32;
@@ -116,6 +120,8 @@ impl Batch {
                 }
             }
             out.ext_acks.extend(part.ext_acks);
+            pool.recycle_bytes(part.data);
+            pool.recycle_words(part.records);
         }
         out
     }
@@ -246,13 +252,19 @@ impl BatchBuilder {
         self.used
     }
 
-    /// Hands over everything recorded as a batch and starts afresh.
+    /// Hands over everything recorded as a batch and starts afresh. The
+    /// batch's bytes, and the records of the next, are made of pooled
+    /// memory where the pool has some (see `pool`).
     pub fn take(&mut self) -> Batch {
-        let data = self.buf[..self.used].to_vec();
+        let (mut data, records) = {
+            let mut pool = pool::shared();
+            (pool.bytes(self.used), pool.words(self.out.records.len()))
+        };
+        data.extend_from_slice(&self.buf[..self.used]);
         self.used = 0;
         Batch {
             data,
-            records: mem::take(&mut self.out.records),
+            records: mem::replace(&mut self.out.records, records),
             ext_acks: mem::take(&mut self.out.ext_acks),
         }
     }

@@ -11,6 +11,7 @@ pub mod message;
 pub mod netns;
 pub mod options;
 pub mod outbox;
+pub mod pool;
 pub mod reactor;
 pub mod socket;
 

@@ -139,3 +139,12 @@ pub fn batch_of(datagram: Buffer, group: u32, raw: bool) -> BatchJs {
     });
     to_object(builder.take())
 }
+
+/// Bytes of batch memory the process keeps for reuse now (see
+/// `netlink_core::pool`), for tests.
+// Called from JavaScript only, so a test build sees no caller.
+#[cfg_attr(test, allow(dead_code))]
+#[napi(catch_unwind)]
+pub fn pooled_bytes() -> f64 {
+    netlink_core::pool::shared().held() as f64
+}

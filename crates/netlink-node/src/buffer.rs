@@ -1,17 +1,22 @@
 //! Batch bytes and records as JavaScript values: handed over without a
 //! copy (external memory) where the runtime allows it, copied where it
-//! does not.
+//! does not. Either way the memory goes back to the batch pool
+//! (`netlink_core::pool`) once JavaScript is done with it: at once after
+//! a copy, else when the finalizer of the Buffer or Uint32Array runs,
+//! when no view of it is left.
 //!
 //! Runtimes that refuse external buffers (Electron with the V8 memory
-//! cage) answer `napi_no_external_buffers_allowed`; napi-rs then copies on
-//! its own. `NETLINK_NO_EXTERNAL_BUFFERS=1` takes the copying path
+//! cage) answer `napi_no_external_buffers_allowed`, and the bytes are
+//! copied. `NETLINK_NO_EXTERNAL_BUFFERS=1` takes the copying path
 //! everywhere, so it can be tested, or chosen, under plain Node.js.
 
+use std::ffi::c_void;
 use std::ptr;
 use std::sync::OnceLock;
 
-use napi::bindgen_prelude::{Buffer, ToNapiValue, Uint32Array};
+use napi::bindgen_prelude::ToNapiValue;
 use napi::{check_status, sys};
+use netlink_core::pool;
 
 /// The environment variable that turns external buffers off when it is
 /// `1`. Read once, when the first batch is handed over.
@@ -27,7 +32,8 @@ pub fn copying() -> bool {
 }
 
 /// Bytes that become a `Buffer` when they cross into JavaScript, moved or
-/// copied as `copying()` says. Once converted nothing writes them again.
+/// copied as `copying()` says. Once converted nothing writes them again
+/// until JavaScript has let go of them.
 pub struct Bytes(pub Vec<u8>);
 
 impl ToNapiValue for Bytes {
@@ -35,28 +41,40 @@ impl ToNapiValue for Bytes {
         env: sys::napi_env,
         val: Self,
     ) -> napi::Result<sys::napi_value> {
-        if !copying() {
-            return unsafe { Buffer::to_napi_value(env, Buffer::from(val.0)) };
+        let bytes = val.0;
+        let mut value = ptr::null_mut();
+        // An empty Vec's pointer is dangling; ask for an empty buffer.
+        if bytes.is_empty() {
+            let status = unsafe {
+                sys::napi_create_buffer(env, 0, ptr::null_mut(), &mut value)
+            };
+            check_status!(status, "make an empty batch buffer")?;
+            return Ok(value);
         }
 
-        // An empty Vec's pointer is dangling; ask for an empty buffer.
-        let mut value = ptr::null_mut();
-        let status = if val.0.is_empty() {
-            unsafe {
-                sys::napi_create_buffer(env, 0, ptr::null_mut(), &mut value)
-            }
+        let bytes = if copying() {
+            bytes
         } else {
-            unsafe {
-                sys::napi_create_buffer_copy(
-                    env,
-                    val.0.len(),
-                    val.0.as_ptr().cast(),
-                    ptr::null_mut(),
-                    &mut value,
-                )
+            match unsafe { external_buffer(env, bytes, &mut value) } {
+                Lent::Lent(status) => {
+                    check_status!(status, "hand over batch bytes")?;
+                    return Ok(value);
+                }
+                Lent::Refused(bytes) => bytes,
             }
         };
-        check_status!(status, "copy {} batch bytes", val.0.len())?;
+
+        let status = unsafe {
+            sys::napi_create_buffer_copy(
+                env,
+                bytes.len(),
+                bytes.as_ptr().cast(),
+                ptr::null_mut(),
+                &mut value,
+            )
+        };
+        check_status!(status, "copy {} batch bytes", bytes.len())?;
+        pool::shared().recycle_bytes(bytes);
         Ok(value)
     }
 }
@@ -70,26 +88,40 @@ impl ToNapiValue for Words {
         env: sys::napi_env,
         val: Self,
     ) -> napi::Result<sys::napi_value> {
-        if !copying() {
-            let array = Uint32Array::new(val.0);
-            return unsafe { Uint32Array::to_napi_value(env, array) };
-        }
-
-        let bytes = val.0.len() * 4;
-        let mut data = ptr::null_mut();
+        let words = val.0;
+        let len = words.len();
         let mut buffer = ptr::null_mut();
-        let status = unsafe {
-            sys::napi_create_arraybuffer(env, bytes, &mut data, &mut buffer)
+        let lent = if copying() || words.is_empty() {
+            Lent::Refused(words)
+        } else {
+            unsafe { external_array_buffer(env, words, &mut buffer) }
         };
-        check_status!(status, "copy {} record bytes", bytes)?;
-        if bytes > 0 {
-            unsafe {
-                ptr::copy_nonoverlapping(
-                    val.0.as_ptr(),
-                    data.cast(),
-                    val.0.len(),
-                )
-            };
+
+        match lent {
+            Lent::Lent(status) => check_status!(status, "hand over records")?,
+            Lent::Refused(words) => {
+                let bytes = len * 4;
+                let mut data = ptr::null_mut();
+                let status = unsafe {
+                    sys::napi_create_arraybuffer(
+                        env,
+                        bytes,
+                        &mut data,
+                        &mut buffer,
+                    )
+                };
+                check_status!(status, "copy {} record bytes", bytes)?;
+                if len > 0 {
+                    unsafe {
+                        ptr::copy_nonoverlapping(
+                            words.as_ptr(),
+                            data.cast(),
+                            len,
+                        )
+                    };
+                }
+                pool::shared().recycle_words(words);
+            }
         }
 
         let mut value = ptr::null_mut();
@@ -97,7 +129,7 @@ impl ToNapiValue for Words {
             sys::napi_create_typedarray(
                 env,
                 sys::TypedarrayType::uint32_array,
-                val.0.len(),
+                len,
                 buffer,
                 0,
                 &mut value,
@@ -106,4 +138,86 @@ impl ToNapiValue for Words {
         check_status!(status, "make a Uint32Array of records")?;
         Ok(value)
     }
+}
+
+/// What became of memory offered to JavaScript without a copy.
+enum Lent<T> {
+    /// Taken, or lost to a failure (the status says which); either way
+    /// it belongs to the runtime now, which may have freed it.
+    Lent(sys::napi_status),
+    /// Refused (`napi_no_external_buffers_allowed`): still ours.
+    Refused(T),
+}
+
+/// Makes `bytes` (not empty) the memory of a new Buffer, stored in
+/// `value`; its finalizer recycles them.
+unsafe fn external_buffer(
+    env: sys::napi_env,
+    bytes: Vec<u8>,
+    value: &mut sys::napi_value,
+) -> Lent<Vec<u8>> {
+    let len = bytes.len();
+    let data = bytes.as_ptr() as *mut c_void;
+    let held = Box::into_raw(Box::new(bytes));
+    let status = unsafe {
+        sys::napi_create_external_buffer(
+            env,
+            len,
+            data,
+            Some(recycle_bytes),
+            held.cast(),
+            value,
+        )
+    };
+    if status == sys::Status::napi_no_external_buffers_allowed {
+        // Refused before anything took ownership.
+        return Lent::Refused(*unsafe { Box::from_raw(held) });
+    }
+    Lent::Lent(status)
+}
+
+/// Makes `words` (not empty) the memory of a new ArrayBuffer, stored in
+/// `buffer`; its finalizer recycles them.
+unsafe fn external_array_buffer(
+    env: sys::napi_env,
+    words: Vec<u32>,
+    buffer: &mut sys::napi_value,
+) -> Lent<Vec<u32>> {
+    let bytes = words.len() * 4;
+    let data = words.as_ptr() as *mut c_void;
+    let held = Box::into_raw(Box::new(words));
+    let status = unsafe {
+        sys::napi_create_external_arraybuffer(
+            env,
+            data,
+            bytes,
+            Some(recycle_words),
+            held.cast(),
+            buffer,
+        )
+    };
+    if status == sys::Status::napi_no_external_buffers_allowed {
+        return Lent::Refused(*unsafe { Box::from_raw(held) });
+    }
+    Lent::Lent(status)
+}
+
+/// The finalizer of a batch Buffer: no view of its bytes is left.
+unsafe extern "C" fn recycle_bytes(
+    _env: sys::napi_env,
+    _data: *mut c_void,
+    held: *mut c_void,
+) {
+    let bytes = unsafe { Box::from_raw(held.cast::<Vec<u8>>()) };
+    pool::shared().recycle_bytes(*bytes);
+}
+
+/// The finalizer of a records ArrayBuffer, as `recycle_bytes`.
+unsafe extern "C" fn recycle_words(
+    _env: sys::napi_env,
+    _data: *mut c_void,
+    held: *mut c_void,
+) {
+    let words = unsafe { Box::from_raw(held.cast::<Vec<u32>>()) };
+    pool::shared().recycle_words(*words);
 }
