@@ -5,14 +5,13 @@
 import test from 'ava'
 
 import type { Conn, Message } from '../index'
-import { batchOf } from '../binding'
 import { Field, Kind, RECORD_LEN } from '../lib/batch'
-import { Conn as ConnClass, eachReply, type BatchHandler } from '../lib/conn'
-import { Family, HeaderFlags, HeaderType } from '../lib/constants'
-import { FakeTransport } from '../lib/testing/transport'
+import { eachReply } from '../lib/conn'
+import { HeaderFlags, HeaderType } from '../lib/constants'
 import { Links } from '../lib/rtnetlink/links'
 import { dialIn } from './helpers/conn'
 import { ipBatch, kernelTest } from './helpers/netns'
+import { fedConn, marked } from './helpers/routing'
 import { RTM_NEWLINK, getLinkDump, linkNames } from './helpers/rtnl'
 
 /** Veth pairs: a dump of them spans many datagrams. */
@@ -111,50 +110,31 @@ kernelTest(
   },
 )
 
-/** A datagram of one message of `type` with `flags` and `sequence`. */
-function datagram(type: number, flags: number, sequence: number): Buffer {
-  const bytes = Buffer.alloc(20)
-  bytes.writeUInt32LE(20, 0)
-  bytes.writeUInt16LE(type, 4)
-  bytes.writeUInt16LE(flags, 6)
-  bytes.writeUInt32LE(sequence, 8)
-  return bytes
-}
-
 test('an overrun fails no dump under way or waiting its turn', async (t) => {
   // The kernel makes a dump's next part only when the socket has room,
   // so an overrun does not cut a dump under way: neither gathered nor
   // handed over, the dump must go on to its DONE.
-  let deliver: BatchHandler | undefined
-  let transport: FakeTransport | undefined
-  const conn = new ConnClass(Family.ROUTE, {}, (options, onBatch) => {
-    deliver = onBatch
-    transport = new FakeTransport(options, onBatch, () => new Promise(() => {}))
-    return transport
-  })
+  const { conn, transport, deliver, deliverRecords } = fedConn()
   const handed: Message[] = []
   const gathered = conn.execute(getLinkDump())
   const each = conn[eachReply](getLinkDump(), (m) => handed.push(m))
-  const deliverOne = (bytes: Buffer) => {
-    const b = batchOf(bytes, 0, false)
-    deliver?.(b.data, b.records, b.extAcks)
-  }
   const overrun = new Uint32Array(RECORD_LEN)
   overrun[Field.Kind] = Kind.Overrun
+  const { Multi } = HeaderFlags
 
   // The second dump waits for the first, and is not sent during the
   // first overrun; each dump gets a part before an overrun, then the rest.
-  const first = transport?.requests[0].header.sequence ?? 0
-  deliverOne(datagram(RTM_NEWLINK, HeaderFlags.Multi, first))
-  deliver?.(Buffer.alloc(0), overrun, [])
-  deliverOne(datagram(HeaderType.Done, HeaderFlags.Multi, first))
+  const first = transport.requests[0].header.sequence
+  deliver(marked(RTM_NEWLINK, Multi, first))
+  deliverRecords(overrun)
+  deliver(marked(HeaderType.Done, Multi, first))
   t.is((await gathered).length, 1)
 
-  const second = transport?.requests[1].header.sequence ?? 0
-  deliverOne(datagram(RTM_NEWLINK, HeaderFlags.Multi, second))
-  deliver?.(Buffer.alloc(0), overrun, [])
-  deliverOne(datagram(RTM_NEWLINK, HeaderFlags.Multi, second))
-  deliverOne(datagram(HeaderType.Done, HeaderFlags.Multi, second))
+  const second = transport.requests[1].header.sequence
+  deliver(marked(RTM_NEWLINK, Multi, second))
+  deliverRecords(overrun)
+  deliver(marked(RTM_NEWLINK, Multi, second))
+  deliver(marked(HeaderType.Done, Multi, second))
   await each
   t.is(handed.length, 2)
   await conn.close()

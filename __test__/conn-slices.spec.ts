@@ -11,6 +11,7 @@ import { Family, HeaderFlags, HeaderType } from '../lib/constants'
 import type { NetlinkError } from '../lib/errors'
 import type { Message } from '../lib/message'
 import { FakeTransport } from '../lib/testing/transport'
+import { fedConn, marked } from './helpers/routing'
 
 /** One datagram of `count` bare messages, with sequences 1 to `count`. */
 function messages(count: number): Buffer {
@@ -54,31 +55,14 @@ test('a large batch is routed in slices the event loop runs between', async (t) 
   t.true(inOrder)
 })
 
-/** A message of `type`, `flags` and `sequence` whose payload is `mark`. */
-function marked(type: number, flags: number, sequence: number, mark: number) {
-  const bytes = Buffer.alloc(20)
-  bytes.writeUInt32LE(20, 0)
-  bytes.writeUInt16LE(type, 4)
-  bytes.writeUInt16LE(flags, 6)
-  bytes.writeUInt32LE(sequence, 8)
-  bytes.writeUInt32LE(mark, 16)
-  return bytes
-}
-
 test('parts of a dump in a run still see what comes between them', async (t) => {
   // Parts of one dump that follow each other in a batch are added to it
   // without routing each: a reply to another request, a message nobody
   // waits for and a part flagged interrupted must break such a run.
-  let deliver: BatchHandler | undefined
-  let transport: FakeTransport | undefined
-  const conn = new Conn(Family.ROUTE, {}, (options, onBatch) => {
-    deliver = onBatch
-    transport = new FakeTransport(options, onBatch, () => new Promise(() => {}))
-    return transport
-  })
+  const { conn, transport, deliver } = fedConn()
   const dump = conn.execute({ header: { type: 26, flags: HeaderFlags.Dump } })
   const single = conn.execute({ header: { type: 18 } })
-  const [s, other] = (transport?.requests ?? []).map((m) => m.header.sequence)
+  const [s, other] = transport.requests.map((m) => m.header.sequence)
   const { Multi, DumpInterrupted } = HeaderFlags
   const datagram = Buffer.concat([
     marked(24, Multi, s, 1),
@@ -92,8 +76,7 @@ test('parts of a dump in a run still see what comes between them', async (t) => 
   ])
   const received = conn.receive()[Symbol.asyncIterator]().next()
 
-  const batch = batchOf(datagram, 0, false)
-  deliver?.(batch.data, batch.records, batch.extAcks)
+  deliver(datagram)
 
   const mark = (m: { data: Buffer }) => m.data.readUInt32LE(0)
   t.deepEqual((await single).map(mark), [100])

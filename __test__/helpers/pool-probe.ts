@@ -12,6 +12,8 @@ import { Family, HeaderFlags, dial, type Message } from '../../index'
 export interface PoolReport {
   /** Messages of the first dump, kept. */
   kept: number
+  /** Bytes the pool held right after the first dump, before any collection. */
+  pooledAfterFirstDump: number
   /** Whether their bytes still equal a copy taken when they came. */
   intact: boolean
   /** Most bytes the pool held after a collection. */
@@ -40,6 +42,7 @@ async function collect(): Promise<void> {
 export async function main(rounds: number): Promise<void> {
   const conn = dial(Family.ROUTE)
   const kept = await conn.execute(linkDump())
+  const pooledAfterFirstDump = pooledBytes()
   const copy = bytesOf(kept)
 
   let pooledAfterCollection = 0
@@ -54,6 +57,7 @@ export async function main(rounds: number): Promise<void> {
 
   const report: PoolReport = {
     kept: kept.length,
+    pooledAfterFirstDump,
     intact: bytesOf(kept).equals(copy),
     pooledAfterCollection,
     pooledAfterDump,

@@ -156,24 +156,13 @@ unsafe fn external_buffer(
     bytes: Vec<u8>,
     value: &mut sys::napi_value,
 ) -> Lent<Vec<u8>> {
-    let len = bytes.len();
-    let data = bytes.as_ptr() as *mut c_void;
-    let held = Box::into_raw(Box::new(bytes));
-    let status = unsafe {
-        sys::napi_create_external_buffer(
-            env,
-            len,
-            data,
-            Some(recycle_bytes),
-            held.cast(),
-            value,
-        )
-    };
-    if status == sys::Status::napi_no_external_buffers_allowed {
-        // Refused before anything took ownership.
-        return Lent::Refused(*unsafe { Box::from_raw(held) });
+    unsafe {
+        lend(bytes, recycle_bytes, |data, len, finalize, held| {
+            sys::napi_create_external_buffer(
+                env, len, data, finalize, held, value,
+            )
+        })
     }
-    Lent::Lent(status)
 }
 
 /// Makes `words` (not empty) the memory of a new ArrayBuffer, stored in
@@ -183,20 +172,34 @@ unsafe fn external_array_buffer(
     words: Vec<u32>,
     buffer: &mut sys::napi_value,
 ) -> Lent<Vec<u32>> {
-    let bytes = words.len() * 4;
-    let data = words.as_ptr() as *mut c_void;
-    let held = Box::into_raw(Box::new(words));
-    let status = unsafe {
-        sys::napi_create_external_arraybuffer(
-            env,
-            data,
-            bytes,
-            Some(recycle_words),
-            held.cast(),
-            buffer,
-        )
-    };
+    unsafe {
+        lend(words, recycle_words, |data, bytes, finalize, held| {
+            sys::napi_create_external_arraybuffer(
+                env, data, bytes, finalize, held, buffer,
+            )
+        })
+    }
+}
+
+/// Offers the memory of `memory` to `create` (its address, its length in
+/// bytes, the finalizer and the hint to pass it), which makes a
+/// JavaScript value of it; the finalizer `release` gets the Vec back.
+unsafe fn lend<T>(
+    memory: Vec<T>,
+    release: unsafe extern "C" fn(sys::napi_env, *mut c_void, *mut c_void),
+    create: impl FnOnce(
+        *mut c_void,
+        usize,
+        sys::napi_finalize,
+        *mut c_void,
+    ) -> sys::napi_status,
+) -> Lent<Vec<T>> {
+    let data = memory.as_ptr() as *mut c_void;
+    let bytes = std::mem::size_of_val(memory.as_slice());
+    let held = Box::into_raw(Box::new(memory));
+    let status = create(data, bytes, Some(release), held.cast());
     if status == sys::Status::napi_no_external_buffers_allowed {
+        // Refused before anything took ownership.
         return Lent::Refused(*unsafe { Box::from_raw(held) });
     }
     Lent::Lent(status)
