@@ -55,7 +55,15 @@ impl ToNapiValue for Bytes {
         let bytes = if copying() {
             bytes
         } else {
-            match unsafe { external_buffer(env, bytes, &mut value) } {
+            // Its finalizer recycles the bytes.
+            let lent = unsafe {
+                lend(bytes, recycle::<Vec<u8>>, |data, len, finalize, held| {
+                    sys::napi_create_external_buffer(
+                        env, len, data, finalize, held, &mut value,
+                    )
+                })
+            };
+            match lent {
                 Lent::Lent(status) => {
                     check_status!(status, "hand over batch bytes")?;
                     return Ok(value);
@@ -74,7 +82,7 @@ impl ToNapiValue for Bytes {
             )
         };
         check_status!(status, "copy {} batch bytes", bytes.len())?;
-        pool::shared().recycle_bytes(bytes);
+        bytes.give_back();
         Ok(value)
     }
 }
@@ -94,7 +102,22 @@ impl ToNapiValue for Words {
         let lent = if copying() || words.is_empty() {
             Lent::Refused(words)
         } else {
-            unsafe { external_array_buffer(env, words, &mut buffer) }
+            unsafe {
+                lend(
+                    words,
+                    recycle::<Vec<u32>>,
+                    |data, bytes, finalize, held| {
+                        sys::napi_create_external_arraybuffer(
+                            env,
+                            data,
+                            bytes,
+                            finalize,
+                            held,
+                            &mut buffer,
+                        )
+                    },
+                )
+            }
         };
 
         match lent {
@@ -120,7 +143,7 @@ impl ToNapiValue for Words {
                         )
                     };
                 }
-                pool::shared().recycle_words(words);
+                words.give_back();
             }
         }
 
@@ -149,38 +172,6 @@ enum Lent<T> {
     Refused(T),
 }
 
-/// Makes `bytes` (not empty) the memory of a new Buffer, stored in
-/// `value`; its finalizer recycles them.
-unsafe fn external_buffer(
-    env: sys::napi_env,
-    bytes: Vec<u8>,
-    value: &mut sys::napi_value,
-) -> Lent<Vec<u8>> {
-    unsafe {
-        lend(bytes, recycle_bytes, |data, len, finalize, held| {
-            sys::napi_create_external_buffer(
-                env, len, data, finalize, held, value,
-            )
-        })
-    }
-}
-
-/// Makes `words` (not empty) the memory of a new ArrayBuffer, stored in
-/// `buffer`; its finalizer recycles them.
-unsafe fn external_array_buffer(
-    env: sys::napi_env,
-    words: Vec<u32>,
-    buffer: &mut sys::napi_value,
-) -> Lent<Vec<u32>> {
-    unsafe {
-        lend(words, recycle_words, |data, bytes, finalize, held| {
-            sys::napi_create_external_arraybuffer(
-                env, data, bytes, finalize, held, buffer,
-            )
-        })
-    }
-}
-
 /// Offers the memory of `memory` to `create` (its address, its length in
 /// bytes, the finalizer and the hint to pass it), which makes a
 /// JavaScript value of it; the finalizer `release` gets the Vec back.
@@ -205,22 +196,29 @@ unsafe fn lend<T>(
     Lent::Lent(status)
 }
 
-/// The finalizer of a batch Buffer: no view of its bytes is left.
-unsafe extern "C" fn recycle_bytes(
-    _env: sys::napi_env,
-    _data: *mut c_void,
-    held: *mut c_void,
-) {
-    let bytes = unsafe { Box::from_raw(held.cast::<Vec<u8>>()) };
-    pool::shared().recycle_bytes(*bytes);
+/// Memory the batch pool takes back.
+trait Pooled {
+    fn give_back(self);
 }
 
-/// The finalizer of a records ArrayBuffer, as `recycle_bytes`.
-unsafe extern "C" fn recycle_words(
+impl Pooled for Vec<u8> {
+    fn give_back(self) {
+        pool::shared().recycle_bytes(self);
+    }
+}
+
+impl Pooled for Vec<u32> {
+    fn give_back(self) {
+        pool::shared().recycle_words(self);
+    }
+}
+
+/// The finalizer of memory lent to JavaScript: no view of it is left.
+unsafe extern "C" fn recycle<T: Pooled>(
     _env: sys::napi_env,
     _data: *mut c_void,
     held: *mut c_void,
 ) {
-    let words = unsafe { Box::from_raw(held.cast::<Vec<u32>>()) };
-    pool::shared().recycle_words(*words);
+    let memory = unsafe { Box::from_raw(held.cast::<T>()) };
+    memory.give_back();
 }
