@@ -67,3 +67,28 @@ test('without NODE_DEBUG nothing is printed', (t) => {
   t.is(run.stderr, '')
   t.is(run.stdout, '')
 })
+
+test('NODE_DEBUG=netlink prints every message of a dump', (t) => {
+  // Parts of a dump that follow each other skip routing; not logging.
+  const script = `
+    const { dialFake, multipart } = require(${TESTING})
+    const part = { header: { type: 16 }, data: Buffer.alloc(16) }
+    const { conn } = dialFake(() =>
+      multipart([part, part, part, part], { batches: 1 }),
+    )
+    conn
+      .execute({ header: { type: 18, flags: 0x300 } })
+      .then((messages) => conn.close().then(() => {
+        process.stdout.write(String(messages.length))
+      }))
+  `
+  const run = spawnSync(process.execPath, ['-e', script], {
+    env: { ...process.env, NODE_DEBUG: 'netlink' },
+    encoding: 'utf8',
+  })
+
+  t.is(run.status, 0, run.stderr)
+  t.is(run.stdout, '4')
+  t.is(run.stderr.match(/recv type=16 /g)?.length, 4, run.stderr)
+  t.is(run.stderr.match(/recv type=done /g)?.length, 1, run.stderr)
+})

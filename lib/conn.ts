@@ -1001,8 +1001,7 @@ export class Conn {
     // The reply the last message was gathered into: the parts of it that
     // follow one another are added to it directly, without the lookup
     // and checks of routing each (three times the cost of a message).
-    // Any other record ends the run. Not with NODE_DEBUG, which logs each.
-    const fast = !debugEnabled
+    // Any other record ends the run.
     let gathering: Message[] | undefined
     let gatheringSequence = 0
     for (let at = from; at < to; at += RECORD_LEN) {
@@ -1021,8 +1020,7 @@ export class Conn {
       switch (kind & 0xff) {
         case Kind.Message:
           gathering = this.#onMessage(data, records, at, acks)
-          if (fast) gatheringSequence = records[at + Field.Sequence]
-          else gathering = undefined
+          gatheringSequence = records[at + Field.Sequence]
           break
         case Kind.Datagram:
           this.#queue.push(new BatchMessage(data, records, at))
@@ -1041,7 +1039,8 @@ export class Conn {
    * Routes the message of record `at`, reading what routing needs from the
    * record so that the message's own header and data are made only when
    * somebody reads them. Returns the messages of the reply it was gathered
-   * into while that reply goes on: where the next part may go directly.
+   * into while that reply goes on: where the next part may go directly,
+   * unless NODE_DEBUG logs each message.
    */
   #onMessage(
     bytes: Buffer,
@@ -1067,7 +1066,8 @@ export class Conn {
     if (pending !== undefined) {
       this.#feed(pending, message, typeFlags, sequence, errno, extAck)
       const open = this.#pending.get(sequence) === pending
-      return open && pending.each === undefined ? pending.messages : undefined
+      const direct = open && pending.each === undefined && !debugEnabled
+      return direct ? pending.messages : undefined
     }
     const counted = reply ? this.#discarding.get(sequence) : undefined
     if (counted !== undefined) {

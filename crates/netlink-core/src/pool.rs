@@ -134,7 +134,8 @@ fn take_fitting<T>(kept: &mut Vec<Vec<T>>, len: usize) -> Option<Vec<T>> {
     let at = (0..kept.len())
         .filter(|&i| fits(&kept[i]))
         .min_by_key(|&i| kept[i].capacity())?;
-    Some(kept.swap_remove(at))
+    // Removed in place: the lists stay oldest first.
+    Some(kept.remove(at))
 }
 
 static POOL: Mutex<Pool> = Mutex::new(Pool::new(LIMIT));
