@@ -8,6 +8,7 @@ import { dialIn } from './helpers/conn'
 import { ipBatchAsync, kernelTest, uniqueName } from './helpers/netns'
 import {
   RTM_GETLINK,
+  RTM_NEWLINK,
   getLink,
   getLinkDump,
   ifinfomsg,
@@ -188,5 +189,27 @@ kernelTest(
     t.true(requests > 50, `${requests} requests`)
     // Without the turns there are none; a loaded machine delays some.
     t.true(ticks >= 3, `${ticks} ticks in 300 ms`)
+  },
+)
+
+kernelTest(
+  'a request is taken as it was when made, not when its turn sends it',
+  async (t, ns) => {
+    await ipBatchAsync(ns, ['link add q0 type veth peer name q1'])
+    const conn = dialIn(t, ns)
+    const indexes = (await conn.execute(getLinkDump()))
+      .filter((m) => m.header.type === RTM_NEWLINK)
+      .map((m) => parseLink(m).index)
+    t.is(indexes.length, 3)
+
+    // One buffer, rewritten between requests gathered in one turn.
+    const data = ifinfomsg()
+    const replies = indexes.map((index) => {
+      data.writeInt32LE(index, 4)
+      return conn.execute({ header: { type: RTM_GETLINK }, data })
+    })
+
+    const got = (await Promise.all(replies)).map((r) => parseLink(r[0]).index)
+    t.deepEqual(got, indexes)
   },
 )
