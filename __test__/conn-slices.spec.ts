@@ -55,7 +55,7 @@ test('a large batch is routed in slices the event loop runs between', async (t) 
   t.true(inOrder)
 })
 
-test('parts of a dump in a run still see what comes between them', async (t) => {
+test('parts of a dump in a run still see what comes between', async (t) => {
   // Parts of one dump that follow each other in a batch are added to it
   // without routing each: a reply to another request, a message nobody
   // waits for and a part flagged interrupted must break such a run.

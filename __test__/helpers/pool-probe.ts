@@ -6,7 +6,8 @@
  * what a test needs to tell whether the kept messages were ever written.
  */
 import { pooledBytes } from '../../binding'
-import { Family, HeaderFlags, dial, type Message } from '../../index'
+import { Family, dial, type Message } from '../../index'
+import { getLinkDump } from './rtnl'
 
 /** What the probe prints, as JSON. */
 export interface PoolReport {
@@ -22,13 +23,6 @@ export interface PoolReport {
   pooledAfterDump: number
 }
 
-function linkDump() {
-  return {
-    header: { type: 18, flags: HeaderFlags.Dump },
-    data: Buffer.alloc(16),
-  }
-}
-
 function bytesOf(messages: Message[]): Buffer {
   return Buffer.concat(messages.map((m) => Buffer.from(m.data)))
 }
@@ -41,7 +35,7 @@ async function collect(): Promise<void> {
 
 export async function main(rounds: number): Promise<void> {
   const conn = dial(Family.ROUTE)
-  const kept = await conn.execute(linkDump())
+  const kept = await conn.execute(getLinkDump())
   const pooledAfterFirstDump = pooledBytes()
   const copy = bytesOf(kept)
 
@@ -50,7 +44,7 @@ export async function main(rounds: number): Promise<void> {
   for (let i = 0; i < rounds; i++) {
     await collect()
     pooledAfterCollection = Math.max(pooledAfterCollection, pooledBytes())
-    await conn.execute(linkDump())
+    await conn.execute(getLinkDump())
     pooledAfterDump = Math.min(pooledAfterDump, pooledBytes())
   }
   await conn.close()

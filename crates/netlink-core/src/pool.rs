@@ -11,6 +11,7 @@
 //! still held. The pool is process-wide, holds at most `LIMIT` bytes, and
 //! any thread may use it.
 
+use std::mem;
 use std::sync::{Mutex, MutexGuard};
 
 /// Bytes the process-wide pool keeps at most: a route dump's worth.
@@ -49,51 +50,27 @@ impl Pool {
     /// (a link dump's of 340 KB, a route dump's of 350 KB): what is not
     /// written of it stays virtual.
     pub fn bytes(&mut self, len: usize) -> Vec<u8> {
-        if len < SMALLEST {
-            return Vec::with_capacity(len);
-        }
-        match take_fitting(&mut self.bytes, len) {
-            Some(kept) => {
-                self.held -= kept.capacity();
-                kept
-            }
-            None => Vec::with_capacity(len.next_power_of_two()),
-        }
+        take(&mut self.bytes, &mut self.held, len)
     }
 
     /// An empty Vec with room for `len` words, as `bytes`.
     pub fn words(&mut self, len: usize) -> Vec<u32> {
-        if len * 4 < SMALLEST {
-            return Vec::with_capacity(len);
-        }
-        match take_fitting(&mut self.words, len) {
-            Some(kept) => {
-                self.held -= kept.capacity() * 4;
-                kept
-            }
-            None => Vec::with_capacity(len.next_power_of_two()),
-        }
+        take(&mut self.words, &mut self.held, len)
     }
 
     /// Keeps the memory of `bytes`, which nothing reads any more, unless
     /// it is too small to be worth keeping or larger than the limit. The
     /// memory kept longest goes to make room: the next batches are most
     /// like the last ones.
-    pub fn recycle_bytes(&mut self, mut bytes: Vec<u8>) {
-        let size = bytes.capacity();
-        if self.make_room(size) {
-            bytes.clear();
-            self.held += size;
+    pub fn recycle_bytes(&mut self, bytes: Vec<u8>) {
+        if let Some(bytes) = self.admit(bytes) {
             self.bytes.push(bytes);
         }
     }
 
     /// Keeps the memory of `words`, as `recycle_bytes`.
-    pub fn recycle_words(&mut self, mut words: Vec<u32>) {
-        let size = words.capacity() * 4;
-        if self.make_room(size) {
-            words.clear();
-            self.held += size;
+    pub fn recycle_words(&mut self, words: Vec<u32>) {
+        if let Some(words) = self.admit(words) {
             self.words.push(words);
         }
     }
@@ -103,11 +80,12 @@ impl Pool {
         self.held
     }
 
-    /// Frees the oldest allocations until one of `size` bytes fits; false
-    /// when it is not worth keeping or never fits.
-    fn make_room(&mut self, size: usize) -> bool {
+    /// Counts `memory` as kept, emptied, once the oldest allocations made
+    /// room for it; `None` when it is not worth keeping or never fits.
+    fn admit<T>(&mut self, mut memory: Vec<T>) -> Option<Vec<T>> {
+        let size = memory.capacity() * mem::size_of::<T>();
         if size < SMALLEST || size > self.limit {
-            return false;
+            return None;
         }
         while self.held + size > self.limit || self.count() >= MOST {
             // Each list is oldest first; free from the longer one.
@@ -118,7 +96,9 @@ impl Pool {
             };
             self.held -= freed;
         }
-        true
+        memory.clear();
+        self.held += size;
+        Some(memory)
     }
 
     fn count(&self) -> usize {
@@ -126,16 +106,28 @@ impl Pool {
     }
 }
 
-/// Takes the smallest of `kept` with room for `len` elements, unless it
-/// has room for more than twice as many: a small batch must not hold on
-/// to a large allocation for as long as JavaScript holds it.
-fn take_fitting<T>(kept: &mut Vec<Vec<T>>, len: usize) -> Option<Vec<T>> {
+/// An empty Vec with room for `len` elements: the smallest of `kept`
+/// with that room, taken out of `held`, unless it has room for more than
+/// twice as many (a small batch must not hold on to a large allocation
+/// for as long as JavaScript holds it); else a fresh one.
+fn take<T>(kept: &mut Vec<Vec<T>>, held: &mut usize, len: usize) -> Vec<T> {
+    let unit = mem::size_of::<T>();
+    if len * unit < SMALLEST {
+        return Vec::with_capacity(len);
+    }
     let fits = |v: &Vec<T>| v.capacity() >= len && v.capacity() / 2 <= len;
     let at = (0..kept.len())
         .filter(|&i| fits(&kept[i]))
-        .min_by_key(|&i| kept[i].capacity())?;
-    // Removed in place: the lists stay oldest first.
-    Some(kept.remove(at))
+        .min_by_key(|&i| kept[i].capacity());
+    match at {
+        Some(at) => {
+            // Removed in place: the lists stay oldest first.
+            let memory = kept.remove(at);
+            *held -= memory.capacity() * unit;
+            memory
+        }
+        None => Vec::with_capacity(len.next_power_of_two()),
+    }
 }
 
 static POOL: Mutex<Pool> = Mutex::new(Pool::new(LIMIT));

@@ -57,7 +57,7 @@ impl ToNapiValue for Bytes {
         } else {
             // Its finalizer recycles the bytes.
             let lent = unsafe {
-                lend(bytes, recycle::<Vec<u8>>, |data, len, finalize, held| {
+                lend(bytes, |data, len, finalize, held| {
                     sys::napi_create_external_buffer(
                         env, len, data, finalize, held, &mut value,
                     )
@@ -103,20 +103,16 @@ impl ToNapiValue for Words {
             Lent::Refused(words)
         } else {
             unsafe {
-                lend(
-                    words,
-                    recycle::<Vec<u32>>,
-                    |data, bytes, finalize, held| {
-                        sys::napi_create_external_arraybuffer(
-                            env,
-                            data,
-                            bytes,
-                            finalize,
-                            held,
-                            &mut buffer,
-                        )
-                    },
-                )
+                lend(words, |data, bytes, finalize, held| {
+                    sys::napi_create_external_arraybuffer(
+                        env,
+                        data,
+                        bytes,
+                        finalize,
+                        held,
+                        &mut buffer,
+                    )
+                })
             }
         };
 
@@ -174,21 +170,23 @@ enum Lent<T> {
 
 /// Offers the memory of `memory` to `create` (its address, its length in
 /// bytes, the finalizer and the hint to pass it), which makes a
-/// JavaScript value of it; the finalizer `release` gets the Vec back.
+/// JavaScript value of it; the finalizer gives the Vec back to the pool.
 unsafe fn lend<T>(
     memory: Vec<T>,
-    release: unsafe extern "C" fn(sys::napi_env, *mut c_void, *mut c_void),
     create: impl FnOnce(
         *mut c_void,
         usize,
         sys::napi_finalize,
         *mut c_void,
     ) -> sys::napi_status,
-) -> Lent<Vec<T>> {
+) -> Lent<Vec<T>>
+where
+    Vec<T>: Pooled,
+{
     let data = memory.as_ptr() as *mut c_void;
     let bytes = std::mem::size_of_val(memory.as_slice());
     let held = Box::into_raw(Box::new(memory));
-    let status = create(data, bytes, Some(release), held.cast());
+    let status = create(data, bytes, Some(recycle::<Vec<T>>), held.cast());
     if status == sys::Status::napi_no_external_buffers_allowed {
         // Refused before anything took ownership.
         return Lent::Refused(*unsafe { Box::from_raw(held) });
