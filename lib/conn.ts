@@ -231,9 +231,12 @@ const QUEUE_DATAGRAM = 1 << 10
 /**
  * How long a turn's queued requests may be sent on this thread, where
  * the kernel does its work of answering them; the rest go to the I/O
- * thread.
+ * thread, where that work runs beside this thread's routing. A datagram
+ * the kernel answers in less (a few dozen quick requests on a fast
+ * machine) costs less than the wake-ups of handing it over; one that
+ * takes longer is worth them.
  */
-const SEND_SLICE_MS = 1
+const SEND_SLICE_MS = 0.1
 
 /** A request waiting for the end of the turn to be sent. */
 interface Queued {
