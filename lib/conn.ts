@@ -231,9 +231,9 @@ const QUEUE_DATAGRAM = 1 << 10
 /**
  * How long a turn's queued requests may be sent on this thread, where
  * the kernel does its work of answering them; the rest go to the I/O
- * thread, where that work runs beside this thread's routing. A datagram
- * the kernel answers in less (a few dozen quick requests on a fast
- * machine) costs less than the wake-ups of handing it over; one that
+ * thread, where that work runs beside this thread's routing. Work that
+ * takes less (a datagram of a few dozen quick requests, on a fast
+ * machine) costs less than the wake-ups of handing it over; work that
  * takes longer is worth them.
  */
 const SEND_SLICE_MS = 0.1
