@@ -128,4 +128,15 @@ if (skip === undefined) {
       t.true(outcome.ok && outcome.figures?.events === run.burst, tool)
     }
   })
+
+  test('every smoke-run listener heard both bursts apart', async (t) => {
+    const [run] = await smokeRuns()
+    for (const tool of ['baseline', 'library', 'npm-netlink'] as const) {
+      const outcome = run.listen[tool]
+      const first = outcome.ok ? outcome.figures?.first : undefined
+      // One socket hears both bursts; the first is counted on its own.
+      t.is(first?.events, run.burst, `${tool}: first burst`)
+      t.is(first?.overruns, 0, `${tool}: first burst`)
+    }
+  })
 }

@@ -7,8 +7,17 @@
 import { execFile, execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 
-/** The table the burst adds its routes to, apart from the dumped ones. */
-export const BURST_TABLE = 100
+import { LISTEN_BURSTS } from './work'
+
+/**
+ * The tables bursts add their routes to, apart from the dumped ones: one
+ * for each burst a listener hears, so that none waits for the removal of
+ * another's routes, whose notifications it would hear too.
+ */
+export const BURST_TABLES: readonly number[] = Array.from(
+  { length: LISTEN_BURSTS },
+  (_, i) => 100 + i,
+)
 
 /** How many routes and links the namespace holds. */
 export interface Population {
@@ -72,9 +81,11 @@ export class Namespace {
     })
   }
 
-  /** Removes every route of the burst's table. */
-  flushBurst(): void {
-    ip(['-n', this.name, 'route', 'flush', 'table', String(BURST_TABLE)])
+  /** Removes every route of the bursts' tables. */
+  flushBursts(): void {
+    for (const table of BURST_TABLES) {
+      ip(['-n', this.name, 'route', 'flush', 'table', String(table)])
+    }
   }
 
   /** Deletes the namespace; safe to call more than once. */

@@ -23,6 +23,7 @@ export interface Run {
   typedLinks: Record<ToolName, Outcome<DumpFigures>>
   execute: Record<ToolName, Outcome<ExecuteFigures>>
   inFlight: Record<ToolName, Outcome<ExecuteFigures>>
+  /** A listener's second burst, with its first in `first`. */
   listen: Record<ToolName, Outcome<ListenFigures>>
   /** An idle process's lag while the burst was made. */
   idleBurst: Outcome<IdleFigures>
@@ -80,6 +81,18 @@ const listened =
     const o = run.listen[tool]
     return o.ok && o.figures !== null ? pick(o.figures, run) : undefined
   }
+
+/** As `listened`, for the first burst of the listener's process. */
+const firstListened =
+  (pick: (f: ListenFigures, run: Run) => number | undefined) =>
+  (run: Run, tool: ToolName) => {
+    const o = run.listen[tool]
+    const first = o.ok ? o.figures?.first : undefined
+    return first === undefined ? undefined : pick(first, run)
+  }
+
+const perEvent = (f: ListenFigures) =>
+  f.events === 0 ? undefined : (1e6 * f.cpuSeconds) / f.events
 
 const routeDump =
   (
@@ -220,12 +233,8 @@ const DEFINITIONS: Definition[] = [
     work: 'burst',
     figure: 'burst: CPU per event',
     unit: 'µs',
-    value: listened((f) =>
-      f.events === 0 ? undefined : (1e6 * f.cpuSeconds) / f.events,
-    ),
-    reference: listened((f) =>
-      f.events === 0 ? undefined : (1e6 * f.cpuSeconds) / f.events,
-    ),
+    value: listened(perEvent),
+    reference: listened(perEvent),
     target: { text: '≤ 2× baseline', met: (_, r) => (r ?? Infinity) <= 2 },
     outcome: (run, tool) => run.listen[tool],
   },
@@ -238,6 +247,32 @@ const DEFINITIONS: Definition[] = [
       (run) => run.idleBurst,
     ),
     target: { text: '≤ 5 ms', met: (v) => v <= 5 },
+    outcome: (run, tool) =>
+      tool === 'baseline' ? run.idleBurst : run.listen[tool],
+  },
+  {
+    work: 'first burst',
+    figure: 'first burst of a listener: events received',
+    unit: '%',
+    value: firstListened((f, run) => (100 * f.events) / run.burst),
+    outcome: (run, tool) => run.listen[tool],
+  },
+  {
+    work: 'first burst',
+    figure: 'first burst: CPU per event',
+    unit: 'µs',
+    value: firstListened(perEvent),
+    reference: firstListened(perEvent),
+    outcome: (run, tool) => run.listen[tool],
+  },
+  {
+    work: 'first burst',
+    figure: 'first burst: event-loop lag (baseline: an idle process)',
+    unit: 'ms',
+    value: lag(
+      firstListened((f) => f.lagMs),
+      (run) => run.idleBurst,
+    ),
     outcome: (run, tool) =>
       tool === 'baseline' ? run.idleBurst : run.listen[tool],
   },

@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
-import { BURST_TABLE, Namespace, routeLines } from './namespace'
+import { BURST_TABLES, Namespace, routeLines } from './namespace'
 import { allMet, format, tabulate, type Run } from './report'
 import {
   TOOLS,
@@ -113,7 +113,9 @@ async function oneRun(
   const work = (name: string, count = 0) =>
     each((tool) => runWork<never>(ns, baseline, tool, name, count))
 
-  const burst = routeLines(sizes.burst, `dev veth0 table ${BURST_TABLE}`)
+  const bursts = BURST_TABLES.map((table) =>
+    routeLines(sizes.burst, `dev veth0 table ${table}`),
+  )
   const routes = await work('routes')
   return {
     routes,
@@ -129,16 +131,16 @@ async function oneRun(
         ns,
         baseline,
         tool,
-        burst.length,
-        () => ns.batchAsync(burst),
+        bursts[0].length,
+        bursts.map((lines) => () => ns.batchAsync(lines)),
       )
-      ns.flushBurst()
+      ns.flushBursts()
       return outcome
     }),
     idleBurst: await runIdleDuring<never>(ns, () =>
-      ns.batchAsync(burst),
-    ).finally(() => ns.flushBurst()),
-    burst: burst.length,
+      ns.batchAsync(bursts[0]),
+    ).finally(() => ns.flushBursts()),
+    burst: bursts[0].length,
   }
 }
 

@@ -70,12 +70,15 @@ export function runIdle<T>(ns: Namespace, ms: number): Promise<Outcome<T>> {
 }
 
 /** Runs the idle process while `burst` makes the burst. */
-export function runIdleDuring<T>(
+export async function runIdleDuring<T>(
   ns: Namespace,
   burst: () => Promise<void>,
 ): Promise<Outcome<T>> {
   const child = spawnIn(ns, workerCommand('idle', 'burst', 0))
-  return duringBurst<T>(child, burst)
+  const finished = finish<T>(child)
+  await burstWhenReady(child, lines(child), burst)
+  child.stdin?.end()
+  return finished
 }
 
 /** Runs `work` with `tool` and returns its figures. */
@@ -95,50 +98,78 @@ export function runWork<T>(
 }
 
 /**
- * Runs a listener with `tool`, makes the burst with `burst` once it is
- * subscribed, tells it the burst was sent, and returns its figures.
+ * Runs a listener with `tool` through `bursts`, each made once the
+ * listener says it is ready, and returns its figures.
  */
 export async function runListener<T>(
   ns: Namespace,
   baseline: string,
   tool: ToolName,
   expected: number,
-  burst: () => Promise<void>,
+  bursts: (() => Promise<void>)[],
 ): Promise<Outcome<T>> {
   const child = start(ns, baseline, tool, 'listen', expected)
   if (child === undefined) return { ok: true, figures: null }
-  return duringBurst<T>(child, burst)
+  const finished = finish<T>(child)
+  const said = lines(child)
+  for (const burst of bursts) {
+    if (!(await burstWhenReady(child, said, burst))) break
+  }
+  child.stdin?.end()
+  return finished
 }
 
 /**
- * Waits for `child` to say it is ready, makes the burst with `burst`,
- * tells the child the burst was sent, and returns its figures.
+ * Waits for `child` to say it is ready, makes the burst with `burst` and
+ * tells the child it was sent; false when the child ended first.
  */
-async function duringBurst<T>(
+async function burstWhenReady(
   child: ChildProcess,
+  said: (line: string) => Promise<boolean>,
   burst: () => Promise<void>,
-): Promise<Outcome<T>> {
-  const finished = finish<T>(child)
-
-  const ready = await new Promise<boolean>((resolve) => {
-    let seen = ''
-    const onData = (chunk: Buffer) => {
-      seen += chunk.toString()
-      if (!seen.includes('ready\n')) return
-      child.stdout?.off('data', onData)
-      resolve(true)
-    }
-    child.stdout?.on('data', onData)
-    child.once('exit', () => resolve(false))
-  })
-  if (ready) {
-    try {
-      await burst()
-    } finally {
-      child.stdin?.end('sent\n')
-    }
+): Promise<boolean> {
+  if (!(await said('ready'))) return false
+  try {
+    await burst()
+  } finally {
+    child.stdin?.write('sent\n')
   }
-  return finished
+  return true
+}
+
+/**
+ * Follows what `child` prints: the function returned resolves true once
+ * the child printed `line` after the lines already waited for, false
+ * when it ends without. One wait at a time.
+ */
+function lines(child: ChildProcess): (line: string) => Promise<boolean> {
+  let text = ''
+  let from = 0
+  let closed = false
+  let waiter: { line: string; resolve: (seen: boolean) => void } | undefined
+
+  const check = () => {
+    if (waiter === undefined) return
+    const at = text.indexOf(waiter.line + '\n', from)
+    if (at < 0 && !closed) return
+    const { line, resolve } = waiter
+    waiter = undefined
+    if (at >= 0) from = at + line.length + 1
+    resolve(at >= 0)
+  }
+  child.stdout?.on('data', (chunk: Buffer) => {
+    text += chunk.toString()
+    check()
+  })
+  child.once('close', () => {
+    closed = true
+    check()
+  })
+  return (line) =>
+    new Promise((resolve) => {
+      waiter = { line, resolve }
+      check()
+    })
 }
 
 function finish<T>(child: ChildProcess): Promise<Outcome<T>> {

@@ -3,6 +3,7 @@
  * runs in a child process of its own, inside the benchmark's network
  * namespace, and does one piece of work per process.
  */
+import { Probe } from './probe'
 
 /** The request numbers the work uses, from `<linux/rtnetlink.h>`. */
 export const RTM_NEWLINK = 16
@@ -41,6 +42,11 @@ export interface ListenFigures {
   cpuSeconds: number
   /** Largest delay of a 1 ms interval timer while listening, in ms. */
   lagMs?: number
+  /**
+   * The same figures for the listener's first burst, where the figures
+   * above are a later one's.
+   */
+  first?: ListenFigures
 }
 
 /**
@@ -64,15 +70,28 @@ export interface Tool {
   /** `count` RTM_GETLINK requests for index 1, `inFlight` at a time. */
   execute(count: number, inFlight: number): Promise<ExecuteFigures>
   /**
-   * Listens on the IPv4 route group with the library's defaults. Calls
-   * `ready` once subscribed; ends when `expected` notifications came, or
-   * a second after `sent` resolves with none arriving.
+   * Listens on the IPv4 route group with the library's defaults, on one
+   * socket through every burst of `bursts` (see `listenThrough`).
    */
-  listen(
-    expected: number,
-    ready: () => void,
-    sent: Promise<void>,
-  ): Promise<ListenFigures>
+  listen(expected: number, bursts: Bursts): Promise<ListenFigures>
+}
+
+/**
+ * Bursts a listener hears, one after the other on one socket, each into
+ * a routing table of its own (bench/native/baseline.c hears as many).
+ * The first is reported apart; the second is the listener's usual.
+ */
+export const LISTEN_BURSTS = 2
+
+/**
+ * What the runner tells a listener about its bursts: for each, in turn,
+ * `ready`, then `sent`.
+ */
+export interface Bursts {
+  /** Says the listener is ready for the next burst. */
+  ready(): void
+  /** Resolves once the burst `ready` asked for was sent. */
+  sent(): Promise<void>
 }
 
 /** An `ifinfomsg` asking for link `index` (0: every link). */
@@ -128,6 +147,14 @@ export class EventCounter {
     this.#lastAt = performance.now()
   }
 
+  /** Starts counting afresh. */
+  reset(): void {
+    this.events = 0
+    this.overruns = 0
+    this.#started = undefined
+    this.#lastAt = performance.now()
+  }
+
   /** CPU seconds since the first notification. */
   cpuSeconds(): number {
     if (this.#started === undefined) return 0
@@ -149,4 +176,29 @@ export class EventCounter {
       await new Promise((resolve) => setTimeout(resolve, 20))
     }
   }
+}
+
+/**
+ * Listens through `LISTEN_BURSTS` bursts with `counter`, which the tool's
+ * reading feeds, and returns the last burst's figures with the first's
+ * in `first`. A listener runs for long: its first burst, while V8
+ * compiles the code that reads it, is not its usual.
+ */
+export async function listenThrough(
+  expected: number,
+  bursts: Bursts,
+  counter: EventCounter,
+): Promise<ListenFigures> {
+  const figures: ListenFigures[] = []
+  for (let i = 0; i < LISTEN_BURSTS; i++) {
+    counter.reset()
+    const probe = new Probe()
+    bursts.ready()
+    await counter.done(expected, bursts.sent())
+    const cpuSeconds = counter.cpuSeconds()
+    const { lagMs } = probe.stop()
+    const { events, overruns } = counter
+    figures.push({ events, overruns, cpuSeconds, lagMs })
+  }
+  return { ...figures[figures.length - 1], first: figures[0] }
 }

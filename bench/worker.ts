@@ -10,10 +10,11 @@
  * `listen`. TOOL `idle` does no netlink work and only measures
  * event-loop lag: WORK `quiet` for COUNT milliseconds, `burst` from
  * `ready` until the burst was sent. It prints one JSON line with the
- * figures (`null`: the tool cannot do this work). `listen` and `idle
- * burst` print `ready` first and take a line on standard input as the
- * sign that the burst was sent. Run it with `--expose-gc`, so that garbage of
- * the warm-up is gone before the measured work.
+ * figures (`null`: the tool cannot do this work). `idle burst` prints
+ * `ready` first and takes a line on standard input as the sign that the
+ * burst was sent; `listen` does so for each of its bursts (see
+ * `LISTEN_BURSTS`). Run it with `--expose-gc`, so that garbage of the
+ * warm-up is gone before the measured work.
  */
 import { Probe } from './probe'
 import { library } from './tools/library'
@@ -113,7 +114,7 @@ async function run(tool: Tool, work: string, count: number): Promise<unknown> {
     }
     case 'listen':
       collect()
-      return tool.listen(count, ready, lineOnStdin())
+      return tool.listen(count, { ready, sent: lineOnStdin })
     default:
       throw new Error(`unknown work ${work}`)
   }
@@ -128,10 +129,36 @@ function ready(): void {
   process.stdout.write('ready\n')
 }
 
+/** Lines that came on standard input and were not waited for yet. */
+let linesIn = 0
+let stdinEnded = false
+let stdinRead = false
+const lineWaiters: (() => void)[] = []
+
+/** Resolves on the next line on standard input, or at once after EOF. */
 function lineOnStdin(): Promise<void> {
-  return new Promise((resolve) => {
-    process.stdin.once('data', () => resolve())
-    process.stdin.once('end', () => resolve())
+  if (!stdinRead) readStdin()
+  if (linesIn > 0) {
+    linesIn--
+    return Promise.resolve()
+  }
+  if (stdinEnded) return Promise.resolve()
+  return new Promise((resolve) => lineWaiters.push(resolve))
+}
+
+/** Counts lines on standard input, waking their waiters in order. */
+function readStdin(): void {
+  stdinRead = true
+  process.stdin.on('data', (chunk: Buffer) => {
+    for (const byte of chunk) if (byte === 0x0a) linesIn++
+    while (linesIn > 0 && lineWaiters.length > 0) {
+      linesIn--
+      lineWaiters.shift()?.()
+    }
+  })
+  process.stdin.once('end', () => {
+    stdinEnded = true
+    for (const wake of lineWaiters.splice(0)) wake()
   })
 }
 

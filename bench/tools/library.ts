@@ -12,6 +12,7 @@ import {
   RTM_NEWROUTE,
   RTNLGRP_IPV4_ROUTE,
   ifinfomsg,
+  listenThrough,
   roundTrips,
   rtmsg,
   type DumpFigures,
@@ -66,7 +67,7 @@ export const library: Tool = {
     })
   },
 
-  async listen(expected, ready, sent) {
+  async listen(expected, bursts) {
     const conn = dial(Family.ROUTE, { groups: 1 << (RTNLGRP_IPV4_ROUTE - 1) })
     const counter = new EventCounter()
     const events = conn.receive()
@@ -78,7 +79,7 @@ export const library: Tool = {
         try {
           const next = await events.next()
           if (next.done) return
-          if (next.value.header.type === RTM_NEWROUTE) counter.add(1)
+          counter.add(next.value.header.type === RTM_NEWROUTE ? 1 : 0)
         } catch (err) {
           if (!(err instanceof NetlinkError)) throw err
           if (err.code === 'ENOBUFS') counter.overruns++
@@ -88,20 +89,11 @@ export const library: Tool = {
       }
     })()
 
-    const probe = new Probe()
-    ready()
-    await counter.done(expected, sent)
-    const cpuSeconds = counter.cpuSeconds()
-    const { lagMs } = probe.stop()
+    const figures = await listenThrough(expected, bursts, counter)
     listening = false
     await conn.close()
     await reading
-    return {
-      events: counter.events,
-      overruns: counter.overruns,
-      cpuSeconds,
-      lagMs,
-    }
+    return figures
   },
 }
 

@@ -14,6 +14,7 @@ import {
   RTM_NEWROUTE,
   RTNLGRP_IPV4_ROUTE,
   ifinfomsg,
+  listenThrough,
   roundTrips,
   rtmsg,
   type DumpFigures,
@@ -70,7 +71,7 @@ export const npmNetlink: Tool = {
     })
   },
 
-  async listen(expected, ready, sent) {
+  async listen(expected, bursts) {
     const socket = createNetlink(Protocol.ROUTE)
     const counter = new EventCounter()
     socket.addMembership(RTNLGRP_IPV4_ROUTE)
@@ -85,18 +86,9 @@ export const npmNetlink: Tool = {
       else throw err
     })
 
-    const probe = new Probe()
-    ready()
-    await counter.done(expected, sent)
-    const cpuSeconds = counter.cpuSeconds()
-    const { lagMs } = probe.stop()
+    const figures = await listenThrough(expected, bursts, counter)
     socket.close()
-    return {
-      events: counter.events,
-      overruns: counter.overruns,
-      cpuSeconds,
-      lagMs,
-    }
+    return figures
   },
 }
 
