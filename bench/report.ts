@@ -82,7 +82,7 @@ const listened =
     return o.ok && o.figures !== null ? pick(o.figures, run) : undefined
   }
 
-/** As `listened`, for the first burst of the listener's process. */
+/** As `listened`, for the listener's first burst. */
 const firstListened =
   (pick: (f: ListenFigures, run: Run) => number | undefined) =>
   (run: Run, tool: ToolName) => {

@@ -139,26 +139,33 @@ async function burstWhenReady(
 
 /**
  * Follows what `child` prints: the function returned resolves true once
- * the child printed `line` after the lines already waited for, false
- * when it ends without. One wait at a time.
+ * the child printed a line that is `line`, after the lines already waited
+ * for, and false when it ends without. One wait at a time.
  */
 function lines(child: ChildProcess): (line: string) => Promise<boolean> {
-  let text = ''
-  let from = 0
+  const printed: string[] = []
+  let partial = ''
+  let next = 0
   let closed = false
   let waiter: { line: string; resolve: (seen: boolean) => void } | undefined
 
   const check = () => {
     if (waiter === undefined) return
-    const at = text.indexOf(waiter.line + '\n', from)
-    if (at < 0 && !closed) return
     const { line, resolve } = waiter
+    while (next < printed.length) {
+      if (printed[next++] !== line) continue
+      waiter = undefined
+      resolve(true)
+      return
+    }
+    if (!closed) return
     waiter = undefined
-    if (at >= 0) from = at + line.length + 1
-    resolve(at >= 0)
+    resolve(false)
   }
   child.stdout?.on('data', (chunk: Buffer) => {
-    text += chunk.toString()
+    const parts = (partial + chunk.toString()).split('\n')
+    partial = parts.pop() ?? ''
+    printed.push(...parts)
     check()
   })
   child.once('close', () => {

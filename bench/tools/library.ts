@@ -79,7 +79,7 @@ export const library: Tool = {
         try {
           const next = await events.next()
           if (next.done) return
-          counter.add(next.value.header.type === RTM_NEWROUTE ? 1 : 0)
+          if (next.value.header.type === RTM_NEWROUTE) counter.add(1)
         } catch (err) {
           if (!(err instanceof NetlinkError)) throw err
           if (err.code === 'ENOBUFS') counter.overruns++
