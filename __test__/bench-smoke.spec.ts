@@ -131,7 +131,7 @@ if (skip === undefined) {
 
   test('every smoke-run listener heard both bursts apart', async (t) => {
     const [run] = await smokeRuns()
-    for (const tool of ['baseline', 'library', 'npm-netlink'] as const) {
+    for (const tool of ['baseline', 'library'] as const) {
       const outcome = run.listen[tool]
       const first = outcome.ok ? outcome.figures?.first : undefined
       // One socket hears both bursts; the first is counted on its own.
