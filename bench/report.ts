@@ -41,6 +41,11 @@ export interface Row {
   median: Record<ToolName, number | undefined>
   /** Median of per-run ratios to the baseline's comparable figure. */
   ratio: Record<ToolName, number | undefined>
+  /**
+   * The library's lowest and highest run: of its ratios where the row
+   * has them, else of its figures.
+   */
+  spread?: [number, number]
   /** Median of per-run ratios of the library to npm `netlink`. */
   overNpm?: number
   /** The target for the library, in words, and whether it was met. */
@@ -303,12 +308,17 @@ export function tabulate(runs: Run[], enforce: boolean): Row[] {
     const record = <T>(f: (tool: ToolName) => T) =>
       Object.fromEntries(TOOLS.map((t) => [t, f(t)])) as Record<ToolName, T>
 
+    const mine = (d.reference ? ratioPer('library') : per('library')).filter(
+      (v): v is number => v !== undefined && Number.isFinite(v),
+    )
     const row: Row = {
       work: d.work,
       figure: d.figure,
       unit: d.unit,
       median: record((t) => median(per(t))),
       ratio: record((t) => (d.reference ? median(ratioPer(t)) : undefined)),
+      spread:
+        mine.length === 0 ? undefined : [Math.min(...mine), Math.max(...mine)],
       failures: record((t) =>
         runs.flatMap((run) => {
           const o = d.outcome(run, t)
@@ -355,6 +365,7 @@ export function format(rows: Row[], enforce: boolean): string {
     'library',
     'npm netlink',
     'library ÷ baseline',
+    'library, runs',
     'npm ÷ baseline',
     'library ÷ npm',
     'target (library)',
@@ -372,6 +383,7 @@ export function format(rows: Row[], enforce: boolean): string {
         number(r.median.library),
         number(r.median['npm-netlink']),
         times(r.ratio.library),
+        spread(r),
         times(r.ratio['npm-netlink']),
         times(r.overNpm) + (enforce ? npmTarget : ''),
         r.target ?? '',
@@ -409,6 +421,16 @@ function number(v: number | undefined): string {
   if (v >= 1e4) return `${(v / 1e3).toFixed(1)} k`
   if (v >= 100) return v.toFixed(0)
   return v.toFixed(2)
+}
+
+/** The library's lowest and highest run, as the row's median shows it. */
+function spread(r: Row): string {
+  if (r.spread === undefined) return '—'
+  const [low, high] = r.spread
+  if (r.ratio.library !== undefined) {
+    return `${low.toFixed(2)}–${high.toFixed(2)}×`
+  }
+  return `${number(low)}–${number(high)}`
 }
 
 function times(v: number | undefined): string {
