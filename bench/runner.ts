@@ -7,6 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
+import { createInterface } from 'node:readline'
 
 import type { Namespace } from './namespace'
 
@@ -143,40 +144,16 @@ async function burstWhenReady(
  * for, and false when it ends without. One wait at a time.
  */
 function lines(child: ChildProcess): (line: string) => Promise<boolean> {
-  const printed: string[] = []
-  let partial = ''
-  let next = 0
-  let closed = false
-  let waiter: { line: string; resolve: (seen: boolean) => void } | undefined
-
-  const check = () => {
-    if (waiter === undefined) return
-    const { line, resolve } = waiter
-    while (next < printed.length) {
-      if (printed[next++] !== line) continue
-      waiter = undefined
-      resolve(true)
-      return
+  const printed = child.stdout
+    ? createInterface({ input: child.stdout })[Symbol.asyncIterator]()
+    : undefined
+  return async (line) => {
+    for (;;) {
+      const next = await printed?.next()
+      if (next === undefined || next.done) return false
+      if (next.value === line) return true
     }
-    if (!closed) return
-    waiter = undefined
-    resolve(false)
   }
-  child.stdout?.on('data', (chunk: Buffer) => {
-    const parts = (partial + chunk.toString()).split('\n')
-    partial = parts.pop() ?? ''
-    printed.push(...parts)
-    check()
-  })
-  child.once('close', () => {
-    closed = true
-    check()
-  })
-  return (line) =>
-    new Promise((resolve) => {
-      waiter = { line, resolve }
-      check()
-    })
 }
 
 function finish<T>(child: ChildProcess): Promise<Outcome<T>> {

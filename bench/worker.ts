@@ -16,6 +16,8 @@
  * `LISTEN_BURSTS`). Run it with `--expose-gc`, so that garbage of the
  * warm-up is gone before the measured work.
  */
+import { createInterface } from 'node:readline'
+
 import { Probe } from './probe'
 import { library } from './tools/library'
 import { npmNetlink } from './tools/npm-netlink'
@@ -129,37 +131,15 @@ function ready(): void {
   process.stdout.write('ready\n')
 }
 
-/** Lines that came on standard input and were not waited for yet. */
-let linesIn = 0
-let stdinEnded = false
-let stdinRead = false
-const lineWaiters: (() => void)[] = []
+/** The lines that come on standard input, read from the first wait. */
+let stdinLines: AsyncIterator<string> | undefined
 
 /** Resolves on the next line on standard input, or at once after EOF. */
-function lineOnStdin(): Promise<void> {
-  if (!stdinRead) readStdin()
-  if (linesIn > 0) {
-    linesIn--
-    return Promise.resolve()
-  }
-  if (stdinEnded) return Promise.resolve()
-  return new Promise((resolve) => lineWaiters.push(resolve))
-}
-
-/** Counts lines on standard input, waking their waiters in order. */
-function readStdin(): void {
-  stdinRead = true
-  process.stdin.on('data', (chunk: Buffer) => {
-    for (const byte of chunk) if (byte === 0x0a) linesIn++
-    while (linesIn > 0 && lineWaiters.length > 0) {
-      linesIn--
-      lineWaiters.shift()?.()
-    }
-  })
-  process.stdin.once('end', () => {
-    stdinEnded = true
-    for (const wake of lineWaiters.splice(0)) wake()
-  })
+async function lineOnStdin(): Promise<void> {
+  stdinLines ??= createInterface({ input: process.stdin })[
+    Symbol.asyncIterator
+  ]()
+  await stdinLines.next()
 }
 
 main().then(
