@@ -21,7 +21,7 @@ import { createInterface } from 'node:readline'
 import { Probe } from './probe'
 import { library } from './tools/library'
 import { npmNetlink } from './tools/npm-netlink'
-import type { DumpFigures, IdleFigures, Tool } from './work'
+import type { IdleFigures, Tool } from './work'
 
 const TOOLS: Record<string, Tool> = {
   library,
@@ -39,12 +39,6 @@ const WARM_UP_PASSES = 3
  * its steady speed after about twenty.
  */
 const DUMP_WARM_UPS = 20
-
-/**
- * Timed link dumps, of which the median is the figure: one dump takes a
- * few milliseconds, and one alone moves by half with the machine.
- */
-const LINK_TIMED = 5
 
 /**
  * Untimed route dumps before the timed one. The second of a process still
@@ -108,14 +102,7 @@ async function run(tool: Tool, work: string, count: number): Promise<unknown> {
     case 'typed-links': {
       const typed = work === 'typed-links'
       for (let i = 0; i < DUMP_WARM_UPS; i++) await tool.links(typed)
-      const timed: DumpFigures[] = []
-      for (let i = 0; i < LINK_TIMED; i++) {
-        const figures = await tool.links(typed)
-        if (figures === undefined) return undefined
-        timed.push(figures)
-      }
-      timed.sort((a, b) => a.seconds - b.seconds)
-      return timed[LINK_TIMED >> 1]
+      return tool.links(typed)
     }
     case 'execute':
     case 'in-flight': {

@@ -4,8 +4,7 @@
  * one piece of work inside the network namespace it is started in and
  * prints one JSON line with what it measured. Like the Node.js tools it
  * does the work untimed first (links 20 times, routes 3 times, round
- * trips three times over), so no tool is timed cold, and times five link
- * dumps, printing the median one.
+ * trips three times over), so no tool is timed cold.
  *
  *   baseline routes            dump IPv4 routes
  *   baseline links             dump links
@@ -31,9 +30,6 @@
 
 #define DUMP_BUFFER (1 << 20)
 #define DUMP_WARM_UPS 20
-/* Timed link dumps, the median printed, as bench/worker.ts does. */
-#define LINK_TIMED 5
-#define MOST_TIMED LINK_TIMED
 /* Untimed route dumps before the timed one, as bench/worker.ts does. */
 #define ROUTE_WARM_UPS 3
 #define EXECUTE_WARM_UPS 3
@@ -120,40 +116,24 @@ static long read_dump(int fd, unsigned int sequence, long *bytes)
 	}
 }
 
-static int by_value(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/*
- * Dumps `warm_ups` times untimed, then `timed` times (at most
- * MOST_TIMED, an odd number), and prints the median of the timed ones.
- */
 static int dump(unsigned short type, const void *body, size_t len,
-		int warm_ups, int timed)
+		int warm_ups)
 {
 	int fd = open_route(0);
-	double seconds[MOST_TIMED];
 	long bytes = 0;
-	long messages = 0;
+	double start;
+	long messages;
 
 	for (int i = 0; i < warm_ups; i++) {
 		send_request(fd, type, NLM_F_DUMP, 100 + i, body, len);
 		read_dump(fd, 100 + i, &bytes);
 	}
-	for (int i = 0; i < timed; i++) {
-		double start = now();
-
-		bytes = 0;
-		send_request(fd, type, NLM_F_DUMP, 1 + i, body, len);
-		messages = read_dump(fd, 1 + i, &bytes);
-		seconds[i] = now() - start;
-	}
-	qsort(seconds, timed, sizeof(seconds[0]), by_value);
+	bytes = 0;
+	start = now();
+	send_request(fd, type, NLM_F_DUMP, 1, body, len);
+	messages = read_dump(fd, 1, &bytes);
 	printf("{\"messages\":%ld,\"bytes\":%ld,\"seconds\":%.9f}\n", messages,
-	       bytes, seconds[timed / 2]);
+	       bytes, now() - start);
 	return 0;
 }
 
@@ -276,11 +256,9 @@ int main(int argc, char **argv)
 	long count = argc > 2 ? atol(argv[2]) : 0;
 
 	if (strcmp(work, "routes") == 0)
-		return dump(RTM_GETROUTE, &route, sizeof(route), ROUTE_WARM_UPS,
-			    1);
+		return dump(RTM_GETROUTE, &route, sizeof(route), ROUTE_WARM_UPS);
 	if (strcmp(work, "links") == 0)
-		return dump(RTM_GETLINK, &link, sizeof(link), DUMP_WARM_UPS,
-			    LINK_TIMED);
+		return dump(RTM_GETLINK, &link, sizeof(link), DUMP_WARM_UPS);
 	if (strcmp(work, "execute") == 0 && count > 0)
 		return execute(count);
 	if (strcmp(work, "listen") == 0 && count > 0)
