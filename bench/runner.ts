@@ -71,15 +71,12 @@ export function runIdle<T>(ns: Namespace, ms: number): Promise<Outcome<T>> {
 }
 
 /** Runs the idle process while `burst` makes the burst. */
-export async function runIdleDuring<T>(
+export function runIdleDuring<T>(
   ns: Namespace,
   burst: () => Promise<void>,
 ): Promise<Outcome<T>> {
   const child = spawnIn(ns, workerCommand('idle', 'burst', 0))
-  const finished = finish<T>(child)
-  await burstWhenReady(child, lines(child), burst)
-  child.stdin?.end()
-  return finished
+  return throughBursts<T>(child, [burst])
 }
 
 /** Runs `work` with `tool` and returns its figures. */
@@ -102,7 +99,7 @@ export function runWork<T>(
  * Runs a listener with `tool` through `bursts`, each made once the
  * listener says it is ready, and returns its figures.
  */
-export async function runListener<T>(
+export function runListener<T>(
   ns: Namespace,
   baseline: string,
   tool: ToolName,
@@ -110,7 +107,20 @@ export async function runListener<T>(
   bursts: (() => Promise<void>)[],
 ): Promise<Outcome<T>> {
   const child = start(ns, baseline, tool, 'listen', expected)
-  if (child === undefined) return { ok: true, figures: null }
+  if (child === undefined) {
+    return Promise.resolve({ ok: true, figures: null })
+  }
+  return throughBursts<T>(child, bursts)
+}
+
+/**
+ * Makes each of `bursts` once `child` says it is ready for it, up to the
+ * first it does not wait for, and returns the child's figures.
+ */
+async function throughBursts<T>(
+  child: ChildProcess,
+  bursts: (() => Promise<void>)[],
+): Promise<Outcome<T>> {
   const finished = finish<T>(child)
   const said = lines(child)
   for (const burst of bursts) {
