@@ -20,7 +20,7 @@ import {
   parseMessages,
   type Message,
 } from '../index'
-import { BatchMessage, Field, Kind, RECORD_LEN } from '../lib/batch'
+import { BatchMessage, BatchView, Field, Kind, RECORD_LEN } from '../lib/batch'
 
 const CORPUS = resolve(__dirname, '..', 'crates', 'netlink-core', 'fuzz')
 
@@ -94,7 +94,7 @@ test('batchOf records stay inside the datagram, whatever it holds', (t) => {
         if (ack > batch.extAcks.length) return false
         const kind = records[at + Field.Kind] & 0xff
         if (kind === Kind.Message || kind === Kind.Datagram) {
-          const m = new BatchMessage(data, records, at)
+          const m = new BatchMessage(new BatchView(data, records), at)
           formatMessage(m)
         }
       }

@@ -42,10 +42,32 @@ export const HAS_NSID = 0x100
 const inspectCustom = Symbol.for('nodejs.util.inspect.custom')
 
 /**
+ * The memory one routing pass reads: the batch's datagrams and the
+ * records of it being routed. Its messages share it, so each message
+ * holds one reference to it and not two.
+ */
+export class BatchView {
+  constructor(
+    readonly bytes: Buffer,
+    readonly records: Uint32Array,
+  ) {}
+}
+
+/** A message's header and data, once either was read or set. */
+interface Parts {
+  header: Header | undefined
+  data: Buffer | undefined
+}
+
+/**
  * A received message that reads itself from the batch it arrived in: the
  * message is one small object, and `header` and `data` are made on first
  * read and kept. A dump of many messages then costs one object each until
  * the caller looks at them.
+ *
+ * The object holds three fields: a dump's messages all survive V8's
+ * young-generation collections, which copy them, so each field costs a
+ * dump as much as the routing of a message does.
  *
  * Being an object of a class, it carries its fields in accessors:
  * spread (`{ ...message }`), `Object.keys` and `structuredClone` see none
@@ -63,72 +85,70 @@ export class BatchMessage implements ReceivedMessage {
    * one message keeps the shape, and the code, across collections.
    */
   static readonly #keep = new BatchMessage(
-    Buffer.alloc(0),
-    new Uint32Array(RECORD_LEN),
+    new BatchView(Buffer.alloc(0), new Uint32Array(RECORD_LEN)),
     0,
   )
 
   /** Set on error and DONE messages that carry an errno. */
   declare error?: NetlinkError
-  #bytes: Buffer
-  #records: Uint32Array
+  #view: BatchView
   #at: number
-  #header: Header | undefined = undefined
-  #data: Buffer | undefined = undefined
+  #parts: Parts | undefined = undefined
 
-  /** The message of record `at` (an index into `records`). */
-  constructor(bytes: Buffer, records: Uint32Array, at: number) {
-    this.#bytes = bytes
-    this.#records = records
+  /** The message of record `at` (an index into `view.records`). */
+  constructor(view: BatchView, at: number) {
+    this.#view = view
     this.#at = at
   }
 
   /** The header, read from the record on first use. */
   get header(): Header {
-    if (this.#header !== undefined) return this.#header
-    const records = this.#records
+    const parts = this.#partsMade()
+    if (parts.header !== undefined) return parts.header
+    const records = this.#view.records
     const at = this.#at
     const typeFlags = records[at + Field.TypeFlags]
-    this.#header = {
+    parts.header = {
       length: records[at + Field.Length],
       type: typeFlags & 0xffff,
       flags: typeFlags >>> 16,
       sequence: records[at + Field.Sequence],
       pid: records[at + Field.Pid],
     }
-    return this.#header
+    return parts.header
   }
 
   set header(header: Header) {
-    this.#header = header
+    this.#partsMade().header = header
   }
 
   /** The payload after the header (the whole datagram for raw sockets). */
   get data(): Buffer {
-    if (this.#data !== undefined) return this.#data
-    const offset = this.#records[this.#at + Field.Offset]
+    const parts = this.#partsMade()
+    if (parts.data !== undefined) return parts.data
+    const offset = this.#view.records[this.#at + Field.Offset]
     const start = this.#raw ? offset : offset + HEADER_LENGTH
-    this.#data = this.#bytes.subarray(start, offset + this.#length)
-    return this.#data
+    parts.data = this.#view.bytes.subarray(start, offset + this.#length)
+    return parts.data
   }
 
   set data(data: Buffer) {
-    this.#data = data
+    this.#partsMade().data = data
   }
 
   /** The multicast group it was sent to; 0 for unicast. */
   get group(): number {
-    return this.#records[this.#at + Field.Group]
+    return this.#view.records[this.#at + Field.Group]
   }
 
   /** The sender's port ID; 0 for the kernel. */
   get port(): number {
-    return this.#records[this.#at + Field.Port]
+    return this.#view.records[this.#at + Field.Port]
   }
 
   /** The peer namespace id, where the socket asked for it. */
   get nsid(): number | undefined {
-    const records = this.#records
+    const records = this.#view.records
     if (!(records[this.#at + Field.Kind] & HAS_NSID)) return undefined
     return records[this.#at + Field.Nsid] | 0
   }
@@ -153,12 +173,18 @@ export class BatchMessage implements ReceivedMessage {
     return message.#raw ? length : length - HEADER_LENGTH
   }
 
+  #partsMade(): Parts {
+    this.#parts ??= { header: undefined, data: undefined }
+    return this.#parts
+  }
+
   get #length(): number {
-    return this.#records[this.#at + Field.Length]
+    return this.#view.records[this.#at + Field.Length]
   }
 
   get #raw(): boolean {
-    return (this.#records[this.#at + Field.Kind] & 0xff) === Kind.Datagram
+    const kind = this.#view.records[this.#at + Field.Kind]
+    return (kind & 0xff) === Kind.Datagram
   }
 }
 

@@ -11,7 +11,7 @@ import {
   type OpenOptions,
 } from '../binding'
 import { ReplyArena, ownBatch, wholeBatch, type EarlyBatch } from './arena'
-import { BatchMessage, Field, Kind, RECORD_LEN } from './batch'
+import { BatchMessage, BatchView, Field, Kind, RECORD_LEN } from './batch'
 import { ConnOption, Family, HeaderFlags, HeaderType } from './constants'
 import { debugEnabled, logReceived, logSent } from './debug'
 import { NetlinkError, type ExtendedAck } from './errors'
@@ -1007,6 +1007,7 @@ export class Conn {
     // Any other record ends the run.
     let gathering: Message[] | undefined
     let gatheringSequence = 0
+    const view = new BatchView(data, records)
     for (let at = from; at < to; at += RECORD_LEN) {
       const kind = records[at + Field.Kind]
       if (
@@ -1016,17 +1017,17 @@ export class Conn {
         isPlainPart(records[at + Field.TypeFlags]) &&
         isReply(records[at + Field.Group], records[at + Field.Port])
       ) {
-        gathering.push(new BatchMessage(data, records, at))
+        gathering.push(new BatchMessage(view, at))
         continue
       }
       gathering = undefined
       switch (kind & 0xff) {
         case Kind.Message:
-          gathering = this.#onMessage(data, records, at, acks)
+          gathering = this.#onMessage(view, at, acks)
           gatheringSequence = records[at + Field.Sequence]
           break
         case Kind.Datagram:
-          this.#queue.push(new BatchMessage(data, records, at))
+          this.#queue.push(new BatchMessage(view, at))
           break
         case Kind.Overrun:
           this.#onOverrun()
@@ -1046,12 +1047,12 @@ export class Conn {
    * unless NODE_DEBUG logs each message.
    */
   #onMessage(
-    bytes: Buffer,
-    records: Uint32Array,
+    view: BatchView,
     at: number,
     acks: ExtAckJs[],
   ): Message[] | undefined {
-    const message = new BatchMessage(bytes, records, at)
+    const records = view.records
+    const message = new BatchMessage(view, at)
     if (debugEnabled) logReceived(this.#family, message)
     const typeFlags = records[at + Field.TypeFlags]
     const type = typeFlags & 0xffff
