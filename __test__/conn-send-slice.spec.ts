@@ -62,14 +62,14 @@ test('slow gathered requests go to the I/O thread after a slice', async (t) => {
   const [conn, transport] = dialSlow()
   transport.cost = 3
 
-  // A lone request, then 100 more in the same turn: 32 bytes each, 32
-  // to a 1 KiB datagram.
+  // A lone request, then 100 more in the same turn: 32 bytes each, 16
+  // to a 512-byte datagram.
   const replies = await Promise.all(
     Array.from({ length: 101 }, () => conn.execute(getLink)),
   )
   await conn.close()
 
   t.is(replies.length, 101)
-  t.deepEqual(transport.inline, [1, 32])
-  t.deepEqual(transport.handedOver, [32, 32, 4])
+  t.deepEqual(transport.inline, [1, 16])
+  t.deepEqual(transport.handedOver, [16, 16, 16, 16, 16, 4])
 })

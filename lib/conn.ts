@@ -222,11 +222,14 @@ function headerField(
 }
 
 /**
- * Bytes of queued requests gathered into one datagram at most: a few
- * dozen small requests, whose replies fit what one `sendThenReadInto`
- * reads at once.
+ * Bytes of queued requests gathered into one datagram at most: sixteen
+ * requests of 32 bytes. Gathering fewer than a turn's requests into each
+ * datagram was measured faster than gathering them all (64 in flight:
+ * 10-15 % less time than at 1 KiB on an Intel machine whose kernel
+ * answers in 1.8 us, 2 % on an AMD machine taking 8 us); 256 bytes was
+ * no better than 512 on the first and worse on the second.
  */
-const QUEUE_DATAGRAM = 1 << 10
+const QUEUE_DATAGRAM = 512
 
 /**
  * How long a turn's queued requests may be sent on this thread, where
